@@ -1,0 +1,224 @@
+"""Per-step cost of the optimizers: Padam against Keras Adam(amsgrad=True),
+and every registered optimizer against plain SGD.
+
+Times one `optimizer.apply(grads, variables)` (the update alone: no forward or
+backward pass) on the trainable variables of ResNet-20 (0.27M parameters) and
+the Padam paper's ResNet-18 (11M), inside a `tf.function`, with XLA on and
+off. Each figure is the median over `--repeats` repeats of the mean over
+`--steps` consecutive updates; the first two calls (tracing, XLA compilation)
+are excluded. Gradients are fixed random tensors passed as arguments.
+
+Padam's target: at most 1.10x the time of Adam(amsgrad=True), which keeps the
+same three slots. Results, with the command and machine, are in
+benchmarks/README.md (section "Optimizer step").
+
+    python benchmarks/optimizer_step.py [--model resnet20|resnet18|both]
+        [--repeats N] [--steps K] [--jit on|off|both] [--json PATH]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+tf.get_logger().setLevel("ERROR")  # one traced update per optimizer is intended
+
+from keras_resnet_opt.optimizers import Padam  # noqa: E402
+from keras_resnet_opt.optimizers import list_optimizers  # noqa: E402
+from keras_resnet_opt.optimizers import make_optimizer  # noqa: E402
+
+# Updates per timed repeat: enough to amortise Python call overhead on the
+# small model, few on ResNet-18, where one step is tens of milliseconds on CPU.
+DEFAULT_STEPS = {"resnet20": 20, "resnet18": 4}
+GRADIENT_SCALE = 1e-3  # typical gradient magnitude; values do not affect speed
+
+
+def model_variables(model_name):
+    """Trainable variables of the model, from keras_resnet_opt.models when it
+    is importable, otherwise made here with the same shapes."""
+    try:
+        from keras_resnet_opt.models import build_model
+
+        return list(build_model(model_name).trainable_variables), "models"
+    except ImportError:
+        return _synthetic_variables(model_name), "synthetic"
+
+
+def _synthetic_variables(model_name):
+    shapes = []
+
+    def conv_bn(k, c_in, c_out):
+        shapes.extend([(k, k, c_in, c_out), (c_out,), (c_out,)])
+
+    if model_name == "resnet20":  # He et al.: 3 stages x 3 blocks, option A
+        conv_bn(3, 3, 16)
+        c_in = 16
+        for width in (16, 32, 64):
+            for _ in range(3):
+                conv_bn(3, c_in, width)
+                conv_bn(3, width, width)
+                c_in = width
+        shapes.extend([(64, 10), (10,)])
+    else:  # Padam's ResNet-18: BasicBlocks [2,2,2,2], 1x1 projections
+        conv_bn(3, 3, 64)
+        c_in = 64
+        for width in (64, 128, 256, 512):
+            for _ in range(2):
+                conv_bn(3, c_in, width)
+                conv_bn(3, width, width)
+                if c_in != width:
+                    conv_bn(1, c_in, width)
+                c_in = width
+        shapes.extend([(512, 10), (10,)])
+    rng = np.random.default_rng(0)
+    return [
+        keras.Variable(rng.normal(0, 0.05, s).astype("float32"), name=f"v{i}")
+        for i, s in enumerate(shapes)
+    ]
+
+
+def compiled_update(optimizer, variables, grads, jit):
+    """A traced (and, with jit, XLA-compiled) `optimizer.apply`, warmed up."""
+    optimizer.build(variables)
+
+    @tf.function(jit_compile=jit)
+    def update(grads):
+        optimizer.apply(grads, variables)
+
+    for _ in range(2):  # trace, then (with XLA) compile: not timed
+        update(grads)
+    optimizer.iterations.numpy()
+    return update, optimizer
+
+
+def time_updates(updates, grads, repeats, steps):
+    """Median over repeats of the mean seconds per update, for each update.
+
+    Repeats are interleaved (every optimizer once per round), so slow drift in
+    machine load, common on a shared machine, biases no optimizer.
+    """
+    per_step = {label: [] for label in updates}
+    for _ in range(repeats):
+        for label, (update, optimizer) in updates.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                update(grads)
+            optimizer.iterations.numpy()  # wait for the last update
+            per_step[label].append((time.perf_counter() - start) / steps)
+    return {label: statistics.median(t) for label, t in per_step.items()}
+
+
+def candidates():
+    """(label, factory) pairs: the Padam/Adam pair, then every registered
+    optimizer and plain Keras SGD as the baseline."""
+    yield "Adam(amsgrad=True)", lambda: keras.optimizers.Adam(
+        0.001, epsilon=1e-8, amsgrad=True
+    )
+    yield "Padam()", lambda: Padam()
+    yield "Padam(partial=1/16)", lambda: Padam(partial=1 / 16)
+    yield "SGD (plain Keras)", lambda: keras.optimizers.SGD(0.1)
+    for name in list_optimizers():
+        yield f'make_optimizer("{name}")', lambda name=name: make_optimizer(name)
+
+
+def cpu_model():
+    try:
+        out = subprocess.run(
+            ["lscpu"], capture_output=True, text=True, check=True
+        ).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name"):
+                return line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return platform.processor() or "unknown"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model", choices=["resnet20", "resnet18", "both"], default="both"
+    )
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--steps", type=int, default=None, help="updates per repeat"
+    )
+    parser.add_argument("--jit", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--json", default=None, help="also write results here")
+    args = parser.parse_args()
+
+    models = ["resnet20", "resnet18"] if args.model == "both" else [args.model]
+    jits = {"on": [True], "off": [False], "both": [False, True]}[args.jit]
+    print(
+        f"# {datetime.date.today()}  CPU: {cpu_model()}  cores: {os.cpu_count()}"
+        f"  TF {tf.__version__}  Keras {keras.__version__}"
+    )
+    results = []
+    for model_name in models:
+        variables, origin = model_variables(model_name)
+        n_params = sum(int(np.prod(v.shape)) for v in variables)
+        rng = np.random.default_rng(1)
+        grads = [
+            tf.constant(
+                rng.normal(0, GRADIENT_SCALE, v.shape).astype("float32")
+            )
+            for v in variables
+        ]
+        steps = args.steps or DEFAULT_STEPS[model_name]
+        for jit in jits:
+            print(
+                f"\n## {model_name} ({n_params:,} parameters in "
+                f"{len(variables)} variables, {origin}), "
+                f"jit_compile={jit}, median of {args.repeats} x {steps} steps"
+            )
+            updates = {
+                label: compiled_update(factory(), variables, grads, jit)
+                for label, factory in candidates()
+            }
+            times = time_updates(updates, grads, args.repeats, steps)
+            padam_ratio = times["Padam()"] / times["Adam(amsgrad=True)"]
+            print(f"{'optimizer':<30} {'ms/step':>9} {'vs SGD':>7}")
+            for label, seconds in times.items():
+                ratio = seconds / times["SGD (plain Keras)"]
+                print(f"{label:<30} {1e3 * seconds:9.3f} {ratio:6.2f}x")
+            print(
+                f"Padam() / Adam(amsgrad=True) = {padam_ratio:.3f} "
+                f"(target <= 1.10); Padam(partial=1/16) / Adam = "
+                f"{times['Padam(partial=1/16)'] / times['Adam(amsgrad=True)']:.3f}"
+            )
+            results.append(
+                {
+                    "model": model_name,
+                    "parameters": n_params,
+                    "jit_compile": jit,
+                    "repeats": args.repeats,
+                    "steps": steps,
+                    "seconds_per_step": times,
+                    "padam_over_adam_amsgrad": padam_ratio,
+                }
+            )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(
+                {
+                    "date": str(datetime.date.today()),
+                    "cpu": cpu_model(),
+                    "results": results,
+                },
+                f,
+                indent=2,
+            )
+
+
+if __name__ == "__main__":
+    main()

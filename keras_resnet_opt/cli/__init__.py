@@ -1,0 +1,1 @@
+"""Command-line front ends; ``scripts/`` and ``tuning/`` only call ``main()`` here."""

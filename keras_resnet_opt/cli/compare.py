@@ -1,0 +1,90 @@
+"""``python scripts/compare.py``: every optimizer x seeds, then the report."""
+
+import argparse
+import shlex
+import sys
+
+from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+from keras_resnet_opt.config import preset_names
+from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, plan_cells, run_study, write_study_file
+
+
+def _floats(text):
+    return [float(v) for v in text.split(",") if v]
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Compare optimizers over several seeds; rerun to resume.")
+    p.add_argument("--preset", default="cpu-quick", choices=preset_names())
+    p.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS), help="comma-separated registry names")
+    p.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1 per optimizer")
+    p.add_argument("--partial", dest="partial_sweep", type=_floats, default=[], help="Padam p sweep, e.g. 0.0625,0.125,0.25,0.5")
+    p.add_argument("--sweep-seed", type=int, default=0)
+    p.add_argument("--hparams", help="tuned hyperparameters JSON from tuning/search.py")
+    p.add_argument("--workers", type=int, default=1, help="runs at once (separate processes)")
+    p.add_argument("--study-dir", required=True, help="e.g. results/cpu-quick")
+    p.add_argument("--data-dir")
+    p.add_argument("--model")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--train-subset", type=int)
+    p.add_argument("--strategy")
+    p.add_argument("--saved-models-dir", default="saved_models")
+    p.add_argument("--target-accuracy", type=float, help="for epochs/seconds-to-target in the report")
+    p.add_argument("--no-report", action="store_true")
+    return p
+
+
+def common_train_args(args):
+    out = ["--preset", args.preset]
+    for flag, value in (
+        ("--hparams", args.hparams), ("--data-dir", args.data_dir), ("--model", args.model),
+        ("--epochs", args.epochs), ("--train-subset", args.train_subset), ("--strategy", args.strategy),
+    ):
+        if value is not None:
+            out += [flag, str(value)]
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    from keras_resnet_opt.optimizers import list_optimizers
+
+    optimizers = [o for o in args.optimizers.split(",") if o]
+    unknown = [o for o in optimizers if o not in list_optimizers() and ":" not in o]
+    if unknown:
+        fail(f"Unknown optimizer(s) {unknown}. Valid optimizers: {', '.join(list_optimizers())}")
+    if args.seeds < 1:
+        fail(f"--seeds must be >= 1. Received: {args.seeds}")
+    if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
+        fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
+    seeds = list(range(args.seeds))
+    common = common_train_args(args)
+    cells = plan_cells(optimizers, seeds, args.partial_sweep, args.sweep_seed)
+    try:
+        write_study_file(
+            args.study_dir, preset=args.preset, optimizers=optimizers, seeds=seeds,
+            partial_sweep=args.partial_sweep, data_dir=args.data_dir,
+            command=shlex.join(["python", "scripts/compare.py", *argv]),
+        )
+        codes = run_study(args.study_dir, cells, common, args.workers, args.saved_models_dir)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    failed = {name: code for name, code in codes.items() if code not in (0, 3)}
+    diverged = [name for name, code in codes.items() if code == 3]
+    if diverged:
+        print(f"diverged (kept in the report as such): {', '.join(diverged)}")
+    if not args.no_report:
+        from keras_resnet_opt.study.report import write_report
+
+        path = write_report(args.study_dir, target_accuracy=args.target_accuracy)
+        print(f"report: {path}")
+    if failed:
+        print(f"failed runs (see {args.study_dir}/logs/): {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,52 @@
+"""``python scripts/evaluate.py SAVED_MODEL``: test-set accuracy from an export alone."""
+
+import argparse
+import json
+import sys
+
+from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Evaluate an exported SavedModel on the CIFAR-10 test split.")
+    p.add_argument("saved_model", help="folder written by scripts/train.py under saved_models/")
+    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--confusion-png", help="also save the confusion matrix as this PNG")
+    p.add_argument("--batch-size", type=int, default=1000)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    quiet_tensorflow()
+    from keras_resnet_opt.data import CLASS_NAMES, DataError, load_cifar10
+    from keras_resnet_opt.evaluation import ModelLoadError, evaluate_saved_model, plot_confusion_matrix
+
+    try:
+        from keras_resnet_opt.evaluation import load_serving_model
+
+        load_serving_model(args.saved_model)  # fail fast, before loading data
+        data = load_cifar10(args.data_dir, val_size=0)
+        result = evaluate_saved_model(args.saved_model, *data.test, batch_size=args.batch_size)
+    except (ModelLoadError, DataError) as e:
+        fail(str(e))
+    if args.confusion_png:
+        plot_confusion_matrix(result, args.confusion_png)
+    if args.json:
+        print(json.dumps({**result.to_dict(), "saved_model": args.saved_model, "data_source": data.source}))
+        return 0
+    print(f"SavedModel {args.saved_model} on {data.source} ({result.num_examples} test images)")
+    print(f"accuracy {result.accuracy:.4f}  error {result.error:.4f}")
+    print("per-class accuracy:")
+    for name in CLASS_NAMES:
+        print(f"  {name:<11s} {result.per_class_accuracy[name]:.4f}")
+    print("confusion matrix (rows: true, columns: predicted):")
+    print("           " + " ".join(f"{n[:5]:>5s}" for n in CLASS_NAMES))
+    for name, row in zip(CLASS_NAMES, result.confusion_matrix):
+        print(f"{name[:10]:<10s} " + " ".join(f"{v:5d}" for v in row))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

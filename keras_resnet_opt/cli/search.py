@@ -1,0 +1,97 @@
+"""``python tuning/search.py --optimizer padam``: a resumable hyperparameter search."""
+
+import argparse
+import sys
+
+from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+from keras_resnet_opt.config import preset_names
+
+EXIT_NO_COMPLETED_TRIAL = 1
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        description=(
+            "Search learning rate (and Padam's p, optionally weight decay) on the validation split. "
+            "Rerun the same command to resume; see docs/tuning.md for distributed tuning."
+        ),
+    )
+    p.add_argument("--optimizer", required=True, help="registry name (sgd, sgdm, adam, nadam, amsgrad, adamw, padam) or all")
+    # Checked by run_search against keras_resnet_opt.tuning.search.TUNERS (importing it here would load TensorFlow).
+    p.add_argument("--tuner", default="random", help="random, bayesian, hyperband or grid (default: random)")
+    p.add_argument("--max-trials", type=int, default=10, help="trials per optimizer; a cap for hyperband (default: 10)")
+    p.add_argument("--epochs", type=int, help="epochs per trial, hyperband's maximum (default: the preset's)")
+    p.add_argument("--preset", default="cpu-quick", choices=preset_names(), help="recipe trials train with (default: cpu-quick)")
+    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    p.add_argument("--train-subset", type=int, help="train on a stratified subset of this many images")
+    p.add_argument("--val-size", type=int, help="validation images held out of the training split (the objective)")
+    p.add_argument("--seed", type=int, help="initial weights, data order and the tuner's draws")
+    p.add_argument("--directory", default="tuning/runs", help="parent of the Keras Tuner projects (default: tuning/runs/)")
+    p.add_argument("--overwrite", action="store_true", help="discard the existing search of these optimizers and start over")
+    p.add_argument("--output", help="best-hyperparameters JSON (default: <directory>/best_hparams.json); table and plots go beside it")
+    p.add_argument("--tune-weight-decay", action="store_true", help="also search the weight decay (log scale around the default)")
+    p.add_argument("--hyperband-factor", type=int, default=3, help="hyperband's reduction factor (default: 3)")
+    p.add_argument("--initial-points", type=int, help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)")
+    p.add_argument("--quiet", action="store_true", help="no trial display or progress bars")
+    return p
+
+
+def _format_best(values):
+    parts = [f"lr {values['learning_rate']:.4g}"]
+    if values.get("partial") is not None:
+        parts.append(f"p {values['partial']:g}")
+    if values.get("weight_decay") is not None:
+        parts.append(f"wd {values['weight_decay']:.3g}")
+    return "  ".join(parts)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    from keras_resnet_opt.tuning.search import run_search
+
+    try:
+        result = run_search(
+            args.optimizer,
+            tuner=args.tuner,
+            max_trials=args.max_trials,
+            epochs=args.epochs,
+            preset=args.preset,
+            data_dir=args.data_dir,
+            train_subset=args.train_subset,
+            val_size=args.val_size,
+            seed=args.seed,
+            directory=args.directory,
+            overwrite=args.overwrite,
+            output=args.output,
+            tune_weight_decay=args.tune_weight_decay,
+            hyperband_factor=args.hyperband_factor,
+            initial_points=args.initial_points,
+            verbose=0 if args.quiet else 1,
+        )
+    except (ValueError, FileNotFoundError) as e:  # DataError and SearchDefinitionChanged are ValueErrors
+        fail(str(e))
+    if result.role == "worker":
+        print(f"Worker finished its trials of {', '.join(result.optimizers)}; the chief writes the results.")
+        return 0
+    for name in result.optimizers:
+        rows = result.trials[result.trials["optimizer"] == name]
+        done = int((rows["status"] == "completed").sum())
+        if name in result.best:
+            print(f"{name}: best val accuracy {result.val_accuracy[name]:.4f}  {_format_best(result.best[name])}  "
+                  f"({done}/{len(rows)} trials completed)")
+        else:
+            print(f"{name}: no completed trial ({len(rows)} trials): {result.failed.get(name)}", file=sys.stderr)
+    print(f"Best hyperparameters: {result.output}")
+    print(f"Trials table: {result.trials_csv}")
+    for path in result.plots:
+        print(f"Plot: {path}")
+    if result.best:
+        name = next(iter(result.best))
+        print(f"Train with them: python scripts/train.py --optimizer {name} --hparams {result.output}")
+    return EXIT_NO_COMPLETED_TRIAL if result.failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,215 @@
+"""Run configuration: one dataclass and the named presets, each citing its source.
+
+Precedence when a run is resolved: preset < tuned hyperparameters file
+(``--hparams``) < explicit command-line overrides. ``None`` in the optimizer
+fields means "the registry's default for that optimizer"
+(``keras_resnet_opt.optimizers.registry``), so those numbers live only there.
+"""
+
+import dataclasses
+import json
+from pathlib import Path
+
+from keras_resnet_opt.models.names import cifar_depth
+
+STRATEGIES = ("default", "mirrored", "multiworker")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+LR_SCHEDULES = ("step", "cosine", "constant")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything that determines a training run; saved as ``config.json`` beside it."""
+
+    preset: str = "cpu-quick"
+    model: str = "resnet20"
+    optimizer: str = "padam"
+    epochs: int = 8
+    batch_size: int = 128
+    # Optimizer hyperparameters; None = the registry's default for `optimizer`.
+    learning_rate: float | None = None
+    partial: float | None = None
+    weight_decay: float | None = None
+    # Learning-rate schedule: "step" multiplies by lr_decay_factor at each boundary
+    # (in epochs, fractional allowed so iteration-based recipes convert exactly).
+    lr_schedule: str = "step"
+    lr_boundaries: tuple = (4, 6)
+    lr_decay_factor: float = 0.1
+    # Data.
+    seed: int = 0  # initialisation, data order and augmentation
+    split_seed: int = 0  # which images are held out; fixed so every run sees the same data
+    data_dir: str | None = None
+    val_size: int = 5000
+    train_subset: int | None = None
+    eval_batch_size: int = 500
+    # Execution.
+    precision: str = "float32"
+    jit_compile: bool = False
+    deterministic: bool = False
+    strategy: str = "default"
+    run_name: str | None = None
+
+    def resolved_run_name(self):
+        """A readable default name: preset, model, optimizer, non-default knobs, seed."""
+        if self.run_name:
+            return self.run_name
+        parts = [self.preset, self.model, self.optimizer]
+        if self.partial is not None:
+            parts.append(f"p{self.partial:g}")
+        if self.learning_rate is not None:
+            parts.append(f"lr{self.learning_rate:g}")
+        if self.weight_decay is not None:
+            parts.append(f"wd{self.weight_decay:g}")
+        parts.append(f"s{self.seed}")
+        return "-".join(parts)
+
+    def validate(self):
+        """Raise ValueError naming the field, the bad value and what is allowed."""
+        checks = [
+            (self.epochs >= 1, f"`epochs` must be >= 1. Received: epochs={self.epochs}"),
+            (self.batch_size >= 1, f"`batch_size` must be >= 1. Received: batch_size={self.batch_size}"),
+            (self.lr_schedule in LR_SCHEDULES, f"`lr_schedule` must be one of {LR_SCHEDULES}. Received: {self.lr_schedule!r}"),
+            (self.precision in PRECISIONS, f"`precision` must be one of {PRECISIONS}. Received: {self.precision!r}"),
+            (self.strategy in STRATEGIES, f"`strategy` must be one of {STRATEGIES}. Received: {self.strategy!r}"),
+            (self.val_size >= 0, f"`val_size` must be >= 0. Received: val_size={self.val_size}"),
+            (
+                self.partial is None or 0.0 <= self.partial <= 0.5,
+                f"`partial` (Padam's p) must be in [0, 0.5]. Received: partial={self.partial}",
+            ),
+            (
+                self.learning_rate is None or self.learning_rate > 0,
+                f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate}",
+            ),
+            (
+                self.weight_decay is None or self.weight_decay >= 0,
+                f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay}",
+            ),
+            (
+                self.train_subset is None or self.train_subset > 0,
+                f"`train_subset` must be positive. Received: train_subset={self.train_subset}",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        cifar_depth(self.model)  # raises with the valid names
+        if self.partial is not None and self.optimizer != "padam":
+            raise ValueError(f"`partial` only applies to padam. Received: optimizer={self.optimizer!r}, partial={self.partial}")
+        return self
+
+    def to_dict(self):
+        d = dataclasses.asdict(self)
+        d["lr_boundaries"] = list(self.lr_boundaries)
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"Unknown run config field(s) {unknown}. Valid fields: {sorted(known)}")
+        d = dict(d)
+        if "lr_boundaries" in d:
+            d["lr_boundaries"] = tuple(d["lr_boundaries"])
+        return cls(**d)
+
+
+# He et al. 2016, sec. 4.2: 45k/5k split, batch 128, lr 0.1 /10 at 32k and 48k
+# iterations, stop at 64k. With 45,000 images at batch 128 an epoch is 352 steps,
+# so 64k iterations = 182 epochs (64,064 steps); boundaries are the exact iterations.
+_HE2016_STEPS_PER_EPOCH = 352
+
+PRESETS = {
+    "he2016": dict(
+        model="resnet20",
+        optimizer="sgdm",
+        epochs=182,
+        batch_size=128,
+        learning_rate=0.1,
+        weight_decay=1e-4,
+        lr_schedule="step",
+        lr_boundaries=(32000 / _HE2016_STEPS_PER_EPOCH, 48000 / _HE2016_STEPS_PER_EPOCH),
+        val_size=5000,
+        train_subset=None,
+    ),
+    # Padam reference scripts (Chen & Gu) and the ICLR 2019 reproducibility report:
+    # ResNet-18, 200 epochs, batch 128, lr /10 at epochs 100 and 150; per-optimizer
+    # lr / betas / wd from the optimizer registry. The scripts train on all 50k
+    # images; a 5k validation split is kept here so tuning never sees the test set.
+    "padam-paper": dict(
+        model="resnet18",
+        epochs=200,
+        batch_size=128,
+        lr_schedule="step",
+        lr_boundaries=(100, 150),
+        val_size=5000,
+        train_subset=None,
+    ),
+    # Sized for 2 CPU cores: the padam-paper schedule shape (decay at 1/2 and 3/4 of
+    # training) on ResNet-20 with a stratified 5,000-image training subset and a
+    # 1,000-image validation split, 8 epochs. One run is about 5 minutes here
+    # (benchmarks/README.md), yet the optimizers still separate (results/cpu-quick/).
+    "cpu-quick": dict(
+        model="resnet20",
+        epochs=8,
+        batch_size=128,
+        lr_schedule="step",
+        lr_boundaries=(4, 6),
+        val_size=1000,
+        train_subset=5000,
+    ),
+    # Seconds, for tests and wiring checks: a tiny ResNet-8 on a few hundred images.
+    "smoke": dict(
+        model="resnet8",
+        epochs=2,
+        batch_size=32,
+        lr_schedule="step",
+        lr_boundaries=(1,),
+        val_size=64,
+        train_subset=128,
+        eval_batch_size=256,
+    ),
+}
+
+
+def preset_names():
+    return sorted(PRESETS)
+
+
+def make_config(preset="cpu-quick", hparams=None, **overrides):
+    """Resolve a RunConfig: preset, then tuned hparams for its optimizer, then overrides.
+
+    Args:
+        preset: a name from ``PRESETS``.
+        hparams: a dict ``{optimizer: {field: value}}`` (as written by
+            ``tuning/search.py``) or a path to such a JSON file, or None.
+        **overrides: RunConfig fields; None values are ignored (not given).
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}. Valid presets: {', '.join(preset_names())}")
+    fields = {"preset": preset, **PRESETS[preset]}
+    given = {k: v for k, v in overrides.items() if v is not None}
+    optimizer = given.get("optimizer", fields.get("optimizer", RunConfig.optimizer))
+    fields.update(tuned_hparams_for(hparams, optimizer))
+    fields.update(given)
+    return RunConfig.from_dict(fields).validate()
+
+
+_TUNABLE = ("learning_rate", "partial", "weight_decay")
+
+
+def tuned_hparams_for(hparams, optimizer):
+    """The tuned fields for one optimizer from an hparams dict or JSON file ({} if none)."""
+    if hparams is None:
+        return {}
+    if not isinstance(hparams, dict):
+        path = Path(hparams)
+        if not path.is_file():
+            raise FileNotFoundError(f"--hparams file {str(path)!r} does not exist; run tuning/search.py first.")
+        try:
+            hparams = json.loads(path.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"--hparams file {str(path)!r} is not valid JSON: {e}") from e
+    best = hparams.get("best", hparams)
+    values = best.get(optimizer, {})
+    return {k: values[k] for k in _TUNABLE if values.get(k) is not None}

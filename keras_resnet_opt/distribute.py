@@ -1,0 +1,36 @@
+"""tf.distribute strategies by name, so every entry point scales the same way.
+
+``default`` is the single-device strategy; ``mirrored`` replicates over the
+local GPUs (or logical CPU devices); ``multiworker`` reads the standard
+``TF_CONFIG`` and all-reduces across hosts. The configured batch size is
+always the global batch: each replica gets ``batch_size / replicas``.
+"""
+
+import json
+import os
+
+
+def make_strategy(name="default"):
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError(
+                "--strategy multiworker needs the TF_CONFIG environment variable "
+                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}).'
+            )
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored, multiworker")
+
+
+def is_chief():
+    """True on the worker that writes files (index 0, or the 'chief' task, or no cluster)."""
+    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
+    task = config.get("task", {})
+    if not task:
+        return True
+    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in config.get("cluster", {}))

@@ -1,0 +1,31 @@
+"""Layers shared by every ResNet here, named so weights keep stable paths."""
+
+from keras import layers
+
+# PyTorch's BatchNorm momentum 0.1 is Keras' 0.9; eps 1e-5 matches both papers' code.
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+
+
+def conv_bn(x, filters, kernel_size, stride, name, activation):
+    """Conv (no bias: BatchNorm follows) + BatchNorm, optionally ReLU."""
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=stride,
+        padding="same",
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name=f"{name}_conv",
+    )(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    if activation:
+        x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return x
+
+
+def output_head(x, num_classes):
+    """Dense classifier with a float32 softmax, so mixed precision never
+    computes the loss or the exported probabilities in half precision."""
+    x = layers.Dense(num_classes, name="logits")(x)
+    return layers.Activation("softmax", dtype="float32", name="probabilities")(x)

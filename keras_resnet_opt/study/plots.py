@@ -1,0 +1,281 @@
+"""The study's figures, drawn with matplotlib's object API (no pyplot, no global state).
+
+Each ``plot_*`` function returns its `matplotlib.figure.Figure` (so callers and
+tests can inspect lines and legend labels) and, given a path, saves it as PNG
+(and PDF with ``pdf=True``) atomically: into a temporary file in the same
+folder, then ``os.replace``. Saved files carry no timestamp, so the same data
+gives the same bytes.
+
+- `plot_train_loss`, `plot_test_error`: the Padam paper's two figures, one
+  line per optimizer with its confidence band (from `aggregate.epoch_curves`).
+- `plot_p_sweep`: Padam's final test error against p (log2 axis), with
+  SGD-momentum (the p -> 0 limit) and AMSGrad (p = 1/2) as reference lines.
+- `plot_lr_sensitivity`: validation accuracy against learning rate from a
+  tuning-trials table.
+- `plot_performance_profile`: fraction of workloads within a factor tau of
+  the best test error, per optimizer.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, NullLocator
+
+from keras_resnet_opt.atomic import atomic_path
+from keras_resnet_opt.study import aggregate
+from keras_resnet_opt.study.runs import DEFAULT_PARTIAL, is_main_variant, variant_of, variant_sort_key
+
+FIGSIZE = (6.4, 4.2)
+DPI = 120
+
+# One colour per optimizer across every figure; Padam's p sweep and unknown
+# names take the spare colours in order of appearance.
+VARIANT_COLORS = {
+    "sgd": "tab:gray",
+    "sgdm": "tab:blue",
+    "adam": "tab:orange",
+    "nadam": "tab:brown",
+    "amsgrad": "tab:green",
+    "adamw": "tab:purple",
+    "padam": "tab:red",
+}
+SPARE_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "teal", "maroon")
+
+# Reference lines of the p-sweep plot: the limits Padam interpolates between.
+P_SWEEP_REFERENCES = (("sgdm", "sgdm (p → 0)", ":"), ("amsgrad", "amsgrad (p = 1/2)", "--"))
+
+
+def variant_colors(variants):
+    """Colour for each variant: fixed for the known optimizers, spares for the rest."""
+    colors, spare = {}, iter(SPARE_COLORS * 4)
+    for variant in variants:
+        colors[variant] = VARIANT_COLORS.get(variant) or next(spare)
+    return colors
+
+
+def save_figure(fig, path, pdf=False):
+    """Save `fig` as ``path`` with suffix .png (and .pdf) atomically; returns the paths."""
+    path = Path(path)
+    # No "Software" (PNG) or creation date (PDF): the bytes depend on the data only.
+    formats = [("png", {"Software": None})] + ([("pdf", {"CreationDate": None})] if pdf else [])
+    written = []
+    for fmt, metadata in formats:
+        target = path.with_suffix(f".{fmt}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata, bbox_inches="tight")
+        written.append(target)
+    return written
+
+
+def _new_axes():
+    fig = Figure(figsize=FIGSIZE)
+    return fig, fig.add_subplot()
+
+
+def _select_workload(frame, workload):
+    workloads = list(dict.fromkeys(frame["workload"]))
+    if workload is None:
+        if len(workloads) > 1:
+            raise ValueError(f"Several workloads in the data; pass `workload`. Received workloads: {workloads}")
+        workload = workloads[0] if workloads else None
+    return frame[frame["workload"] == workload], workload
+
+
+def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, pdf):
+    curves, workload = _select_workload(curves, workload)
+    if variants is None:
+        variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
+    variants = sorted(variants, key=variant_sort_key)
+    colors = variant_colors(variants)
+    fig, ax = _new_axes()
+    for variant in variants:
+        rows = curves[curves["variant"] == variant].sort_values("epoch")
+        epochs = rows["epoch"].to_numpy()
+        mean = rows[f"{metric}_mean"].to_numpy(dtype=float) * scale
+        half = rows[f"{metric}_ci"].to_numpy(dtype=float) * scale
+        ax.plot(epochs, mean, color=colors[variant], label=variant, linewidth=1.5)
+        band = np.isfinite(half) & np.isfinite(mean)
+        if band.any():
+            low = mean - half
+            if log:  # a band reaching below zero cannot be drawn on a log axis
+                low = np.maximum(low, mean * 1e-3)
+            ax.fill_between(epochs, low, mean + half, where=band, color=colors[variant], alpha=0.2, linewidth=0)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if workload is not None:
+        ax.set_title(str(workload))
+    ax.grid(True, which="major", alpha=0.3)
+    if variants:
+        ax.legend(frameon=False)
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig
+
+
+def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None):
+    """Training loss (log scale) against epoch, one line and band per variant.
+
+    Args:
+        curves: the frame from `aggregate.epoch_curves` (needs ``loss_*`` columns).
+        workload: which workload to draw; may be omitted when there is one.
+        path: save to this path (PNG, and PDF with `pdf`); None to only return.
+        pdf: also save a PDF.
+        variants: variants to draw; defaults to the main comparison (no p sweep).
+    """
+    return _plot_curves(curves, "loss", 1.0, "training loss", True, workload, variants, path, pdf)
+
+
+def plot_test_error(curves, workload=None, path=None, pdf=False, variants=None):
+    """Test error (%) against epoch, one line and band per variant (arguments as `plot_train_loss`)."""
+    return _plot_curves(curves, "test_error", 100.0, "test error (%)", False, workload, variants, path, pdf)
+
+
+def _fraction_label(p):
+    inverse = 1.0 / p
+    return f"1/{inverse:.0f}" if abs(inverse - round(inverse)) < 1e-9 else f"{p:g}"
+
+
+def plot_p_sweep(summary, workload=None, path=None, pdf=False):
+    """Final test error (%) against Padam's p on a log2 axis, with interval bars.
+
+    SGD-momentum (the p -> 0 end) and AMSGrad (the p = 1/2 end) are drawn as
+    horizontal reference lines when the study has them.
+
+    Args:
+        summary: the frame from `aggregate.summarize`.
+        workload: which workload to draw; may be omitted when there is one.
+        path: save to this path (PNG, and PDF with `pdf`); None to only return.
+        pdf: also save a PDF.
+    """
+    summary, workload = _select_workload(summary, workload)
+    fig, ax = _new_axes()
+    ticks = set()
+    for optimizer in sorted(DEFAULT_PARTIAL):
+        rows = summary[summary["optimizer"] == optimizer].sort_values("partial")
+        if rows.empty:
+            continue
+        p = rows["partial"].to_numpy(dtype=float)
+        mean = rows["test_error_mean"].to_numpy(dtype=float) * 100.0
+        half = rows["test_error_ci"].to_numpy(dtype=float) * 100.0
+        color = VARIANT_COLORS.get(optimizer, SPARE_COLORS[0])
+        ax.plot(p, mean, marker="o", color=color, label=optimizer)
+        bars = np.isfinite(half)
+        if bars.any():
+            ax.vlines(p[bars], (mean - half)[bars], (mean + half)[bars], color=color, linewidth=1.5)
+        ticks.update(p.tolist())
+    for variant, label, style in P_SWEEP_REFERENCES:
+        row = summary[summary["variant"] == variant]
+        if row.empty or not np.isfinite(row["test_error_mean"].iloc[0]):
+            continue
+        value = float(row["test_error_mean"].iloc[0]) * 100.0
+        ax.axhline(value, color=VARIANT_COLORS[variant], linestyle=style, label=label)
+        half = float(row["test_error_ci"].iloc[0]) * 100.0
+        if np.isfinite(half):
+            ax.axhspan(value - half, value + half, color=VARIANT_COLORS[variant], alpha=0.1, linewidth=0)
+        if variant == "amsgrad":  # Padam at p = 1/2 is AMSGrad: mark it on the axis too
+            ax.scatter([0.5], [value], color=VARIANT_COLORS[variant], marker="s", zorder=3)
+            ticks.add(0.5)
+    ax.set_xscale("log", base=2)
+    if ticks:
+        ordered = sorted(ticks)
+        ax.xaxis.set_major_locator(FixedLocator(ordered))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([_fraction_label(p) for p in ordered])
+    ax.set_xlabel("p (partial exponent, log2 scale)")
+    ax.set_ylabel("final test error (%)")
+    if workload is not None:
+        ax.set_title(f"Padam p sweep: {workload}")
+    ax.grid(True, alpha=0.3)
+    if ax.get_lines():
+        ax.legend(frameon=False)
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig
+
+
+def read_trials(trials):
+    """A tuning-trials table from a DataFrame or a CSV path, with a ``variant`` column added.
+
+    Required columns: optimizer, learning_rate, val_accuracy; ``partial`` is
+    optional (Padam's p; a non-default p makes its own variant).
+
+    Raises:
+        ValueError: a required column is missing.
+    """
+    frame = pd.read_csv(trials) if isinstance(trials, (str, os.PathLike)) else pd.DataFrame(trials).copy()
+    missing = [c for c in ("optimizer", "learning_rate", "val_accuracy") if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            "A tuning-trials table needs columns optimizer, learning_rate, val_accuracy "
+            f"(and optionally partial). Missing: {missing}; received columns: {list(frame.columns)}"
+        )
+    partial = frame["partial"] if "partial" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    frame["variant"] = [
+        variant_of(o, None if p is None or (isinstance(p, float) and np.isnan(p)) else p)
+        for o, p in zip(frame["optimizer"], partial)
+    ]
+    return frame
+
+
+def plot_lr_sensitivity(trials, path=None, pdf=False):
+    """Validation accuracy (%) against learning rate (log axis), one line per variant.
+
+    The line joins the mean over trials at each learning rate; the individual
+    trials are drawn as faint points.
+
+    Args:
+        trials: a DataFrame or CSV path (see `read_trials`).
+        path: save to this path (PNG, and PDF with `pdf`); None to only return.
+        pdf: also save a PDF.
+    """
+    frame = read_trials(trials)
+    frame = frame[np.isfinite(frame["learning_rate"].astype(float)) & (frame["learning_rate"].astype(float) > 0)]
+    variants = sorted(dict.fromkeys(frame["variant"]), key=variant_sort_key)
+    colors = variant_colors(variants)
+    fig, ax = _new_axes()
+    for variant in variants:
+        rows = frame[frame["variant"] == variant]
+        lr = rows["learning_rate"].astype(float)
+        acc = rows["val_accuracy"].astype(float) * 100.0
+        mean = acc.groupby(lr).mean().sort_index()
+        ax.scatter(lr, acc, color=colors[variant], alpha=0.3, s=12, linewidths=0)
+        ax.plot(mean.index.to_numpy(), mean.to_numpy(), marker="o", color=colors[variant], label=variant)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title("Learning-rate sensitivity")
+    ax.grid(True, alpha=0.3)
+    if variants:
+        ax.legend(frameon=False)
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig
+
+
+def plot_performance_profile(summary, path=None, pdf=False):
+    """Performance profile across workloads (see `aggregate.performance_profile`).
+
+    One step line per main variant: the fraction of workloads in which its
+    final test error is within a factor tau of the best, against tau.
+    """
+    profile = aggregate.performance_profile(summary)
+    colors = variant_colors(list(profile.columns))
+    fig, ax = _new_axes()
+    taus = profile.index.to_numpy(dtype=float)
+    for variant in profile.columns:
+        ax.plot(taus, profile[variant].to_numpy(), drawstyle="steps-post", color=colors[variant], label=variant)
+    ax.set_xlabel("tau (final test error / best in the workload)")
+    ax.set_ylabel("fraction of workloads within tau")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_title(f"Performance profile over {summary['workload'].nunique()} workloads")
+    ax.grid(True, alpha=0.3)
+    if len(profile.columns):
+        ax.legend(frameon=False, loc="lower right")
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig

@@ -1,0 +1,135 @@
+"""`ResNetHyperModel`: one tuning trial is one short training run, built as a real one.
+
+Each trial resolves a ``RunConfig`` (the search's base config with the trial's
+learning rate, p and weight decay), then builds the model and a fresh
+optimizer through ``training.runner.build_run_model`` and
+``build_run_optimizer``, so the learning-rate schedule (the preset's, over the
+search's epochs) and the coupled weight decay are exactly those of
+``scripts/train.py`` with the same settings. Training uses the project's
+seeded tf.data pipeline; the objective is accuracy on the held-out validation
+split. The test split is dropped as soon as the data is loaded
+(`load_search_data`) and never reaches a trial.
+
+Every trial starts from the same initial weights and sees the same batches
+(both from ``config.seed``), so trials differ only in their hyperparameters.
+"""
+
+import dataclasses
+
+import keras
+import keras_tuner
+
+from keras_resnet_opt import environment
+from keras_resnet_opt.data import load_cifar10
+from keras_resnet_opt.data.pipeline import eval_dataset, steps_per_epoch, train_dataset
+from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer
+
+OBJECTIVE = "val_accuracy"
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchData:
+    """The training and validation splits a search uses; there is no test split here."""
+
+    train: tuple
+    val: tuple
+    source: str
+    checksum: str
+
+
+def load_search_data(config):
+    """Train and validation arrays for ``config`` (its split seed, val size, subset).
+
+    The validation split is the one ``scripts/train.py`` holds out with the same
+    settings. The test split is not kept.
+
+    Raises:
+        ValueError: ``config.val_size`` is 0 (a search needs a validation split).
+    """
+    if not config.val_size:
+        raise ValueError("Tuning needs a validation split: `val_size` must be > 0. Received: val_size=0")
+    data = load_cifar10(config.data_dir, val_size=config.val_size, seed=config.split_seed, train_subset=config.train_subset)
+    return SearchData(train=data.train, val=data.val, source=data.source, checksum=data.checksum)
+
+
+class ResNetHyperModel(keras_tuner.HyperModel):
+    """A CIFAR-10 ResNet and its optimizer, with hyperparameters from a `SearchSpace`.
+
+    Args:
+        config: the search's base ``RunConfig`` (preset, optimizer, epochs,
+            data settings); a trial replaces its tuned fields.
+        space: the optimizer's ``SearchSpace``.
+        data: a `SearchData`, or a callable returning one (loaded on first
+            use, so a process that never trains never loads it).
+        grid: declare the grid tuner's finite space. Defaults to False.
+    """
+
+    def __init__(self, config, space, data, grid=False):
+        super().__init__(name=f"resnet-{space.optimizer}")
+        if config.optimizer != space.optimizer:
+            raise ValueError(
+                f"The config's optimizer and the search space's differ. "
+                f"Received: config.optimizer={config.optimizer!r}, space.optimizer={space.optimizer!r}"
+            )
+        self.config = config
+        self.space = space
+        self.grid = grid
+        self._data = data
+
+    @property
+    def data(self):
+        if callable(self._data):
+            self._data = self._data()
+        return self._data
+
+    @property
+    def steps_per_epoch(self):
+        return steps_per_epoch(len(self.data.train[0]), self.config.batch_size)
+
+    def trial_config(self, hp):
+        """The RunConfig of the trial whose values ``hp`` holds (declaring the space on it)."""
+        values = self.space.declare(hp, grid=self.grid)
+        tuned = {k: v for k, v in values.items() if v is not None}
+        return dataclasses.replace(self.config, **tuned).validate()
+
+    def build(self, hp):
+        config = self.trial_config(hp)
+        # Same seed for every trial: identical initial weights, so only the
+        # hyperparameters differ between trials.
+        environment.configure_run(config.seed, config.precision, config.deterministic)
+        model = build_run_model(config)
+        model.compile(
+            optimizer=build_run_optimizer(config, self.steps_per_epoch),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=config.jit_compile,
+        )
+        return model
+
+    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, verbose=0, **kwargs):
+        """Train on the training split, validate on the validation split.
+
+        ``epochs``/``initial_epoch`` come from Hyperband (a continued trial
+        resumes its weights at ``initial_epoch``); otherwise the search's
+        epochs. Other arguments given to ``tuner.search`` are rejected, so no
+        other data can slip in.
+        """
+        if args or kwargs:
+            raise TypeError(
+                "ResNetHyperModel.fit takes its data from the search; "
+                f"received extra arguments {list(kwargs) or len(args)}."
+            )
+        config = self.trial_config(hp)
+        epochs = int(epochs or config.epochs)
+        x_train, y_train = self.data.train
+        steps = self.steps_per_epoch
+        return model.fit(
+            train_dataset(x_train, y_train, config.batch_size, config.seed, initial_epoch, epochs),
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps,
+            validation_data=eval_dataset(*self.data.val, config.eval_batch_size),
+            shuffle=False,  # the dataset is already shuffled, reproducibly, per epoch
+            callbacks=[*(callbacks or []), keras.callbacks.TerminateOnNaN()],
+            verbose=verbose,
+        )

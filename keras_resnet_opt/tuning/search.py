@@ -1,0 +1,466 @@
+"""`run_search`: a Keras Tuner search per optimizer, resumable, optionally distributed.
+
+Each optimizer gets its own Keras Tuner project, ``<directory>/<optimizer>/``,
+and, with several optimizers, every one the same tuner, number of trials,
+epochs and tuner seed (equal budgets). The objective is the best epoch's
+accuracy on the validation split (``hypermodel.OBJECTIVE``); the test split is
+never loaded into a trial.
+
+Resume: a project directory is reused (Keras Tuner ``overwrite=False``), so
+rerunning the same command continues an interrupted search and skips the
+finished trials; a trial that was running when the search stopped is run
+again. ``overwrite=True`` deletes the project first. The search definition
+(space, tuner, epochs, preset, data settings) is stored in the project as
+``search_definition.json``; starting with a different one raises
+`SearchDefinitionChanged` instead of mixing trials of two searches.
+
+Distributed: with ``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT`` and
+``KERASTUNER_TUNER_ID`` set, the process whose id contains "chief" serves
+the oracle and writes the outputs; the others ("tuner0", "tuner1", ...) run
+trials (docs/tuning.md).
+
+Outputs (chief or single process), merged with those of earlier searches of
+other optimizers at the same paths:
+
+    <output>                        {"best": {optimizer: {learning_rate, partial,
+                                    weight_decay}}, "searches": {...}}, the format
+                                    ``scripts/train.py --hparams`` reads
+    <output dir>/trials.csv         one row per trial
+    <output dir>/lr_sensitivity_<optimizer>.png, partial_sensitivity_padam.png
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import keras_tuner
+import pandas as pd
+
+from keras_resnet_opt.atomic import atomic_path, write_json
+from keras_resnet_opt.config import make_config
+from keras_resnet_opt.optimizers.registry import list_optimizers
+from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, load_search_data
+from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY, search_space
+
+TUNERS = ("random", "bayesian", "hyperband", "grid")
+DEFAULT_DIRECTORY = "tuning/runs"
+BEST_HPARAMS = "best_hparams.json"
+TRIALS_CSV = "trials.csv"
+DEFINITION = "search_definition.json"
+RAN_BY = "ran_by.json"  # in each trial directory: which tuner process ran it
+TRIAL_COLUMNS = (
+    "optimizer", "trial_id", "learning_rate", "partial", "weight_decay", "val_accuracy", "status", "epochs", "tuner_id",
+)
+# Keras Tuner reads seed 0 as "draw a random seed", so the tuner's seed is the
+# search seed + 1: reproducible, and the same for every optimizer.
+ORACLE_SEED_OFFSET = 1
+# Config fields that do not change what a search computes.
+_NOT_DEFINING = ("data_dir", "run_name")
+
+ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
+ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
+ENV_ORACLE_PORT = "KERASTUNER_ORACLE_PORT"
+CHIEF = "chief"
+WORKER = "worker"
+
+
+class SearchDefinitionChanged(ValueError):
+    """A project directory holds a search with a different definition."""
+
+
+@dataclasses.dataclass
+class SearchResult:
+    """What a search process produced.
+
+    ``role`` is None (single process), "chief" or "worker"; a worker's result
+    has no best values or outputs (the chief writes them). ``failed`` names
+    optimizers with no completed trial.
+    """
+
+    role: str | None
+    optimizers: list
+    best: dict
+    val_accuracy: dict
+    trials: pd.DataFrame
+    output: Path | None = None
+    trials_csv: Path | None = None
+    plots: list = dataclasses.field(default_factory=list)
+    failed: dict = dataclasses.field(default_factory=dict)
+
+
+def distributed_role():
+    """None when not distributed, else "chief" or "worker", from Keras Tuner's variables.
+
+    Raises:
+        ValueError: ``KERASTUNER_ORACLE_IP`` is set without the port or the tuner id.
+    """
+    if ENV_ORACLE_IP not in os.environ:
+        return None
+    missing = [v for v in (ENV_ORACLE_PORT, ENV_TUNER_ID) if not os.environ.get(v)]
+    if missing:
+        raise ValueError(
+            f"Distributed tuning needs {ENV_ORACLE_IP}, {ENV_ORACLE_PORT} and {ENV_TUNER_ID}; "
+            f"{ENV_ORACLE_IP} is set but {', '.join(missing)} is not."
+        )
+    return CHIEF if CHIEF in os.environ[ENV_TUNER_ID] else WORKER
+
+
+def resolve_optimizers(name):
+    """``"all"`` -> every registry optimizer; a registry name -> [name]."""
+    if name == "all":
+        return list_optimizers()
+    if name not in list_optimizers():
+        raise ValueError(f"Unknown optimizer {name!r}. Valid optimizers: {', '.join(list_optimizers())}, or all")
+    return [name]
+
+
+def search_definition(config, space, tuner, grid=False, tuner_options=None):
+    """The JSON-ready description of a search; two searches may share a project iff equal.
+
+    The number of trials is not part of it, so a search can be extended.
+    """
+    run = {k: v for k, v in config.to_dict().items() if k not in _NOT_DEFINING}
+    definition = {
+        "space": space.to_dict(grid=grid),
+        "tuner": tuner,
+        "tuner_options": dict(tuner_options or {}),
+        "objective": OBJECTIVE,
+        "run": run,
+    }
+    return json.loads(json.dumps(definition))  # tuples -> lists, as read back
+
+
+def _changed_keys(old, new, prefix=""):
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _changed_keys(a, b, f"{prefix}{key}.")
+        elif a != b:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
+def check_definition(project_dir, definition, write=True):
+    """Compare ``definition`` with the one stored in ``project_dir``; store it if new.
+
+    Raises:
+        SearchDefinitionChanged: a different definition is stored, or the
+            directory holds Keras Tuner state but no definition.
+    """
+    project_dir = Path(project_dir)
+    path = project_dir / DEFINITION
+    hint = "Rerun with the original settings to resume it, pass --overwrite to discard it, or choose another --directory."
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        changed = _changed_keys(stored, definition)
+        if changed:
+            raise SearchDefinitionChanged(
+                f"{str(project_dir)!r} holds a search with a different definition (changed: {', '.join(changed)}). {hint}"
+            )
+        return
+    if (project_dir / "oracle.json").exists():
+        raise SearchDefinitionChanged(
+            f"{str(project_dir)!r} holds a Keras Tuner search without {DEFINITION}, so it cannot be checked "
+            f"against this one. {hint}"
+        )
+    if write:
+        write_json(path, definition)
+
+
+class _RecordsTunerId:
+    """Writes ``ran_by.json`` (tuner id, host) into each trial's directory as it starts."""
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        write_json(Path(self.get_trial_dir(trial.trial_id)) / RAN_BY,
+                   {"tuner_id": self.tuner_id, "host": socket.gethostname()})
+
+
+class _RandomSearch(_RecordsTunerId, keras_tuner.RandomSearch):
+    pass
+
+
+class _BayesianOptimization(_RecordsTunerId, keras_tuner.BayesianOptimization):
+    pass
+
+
+class _Hyperband(_RecordsTunerId, keras_tuner.Hyperband):
+    pass
+
+
+class _GridSearch(_RecordsTunerId, keras_tuner.GridSearch):
+    pass
+
+
+def make_tuner(kind, hypermodel, directory, project_name, max_trials, epochs, seed, hyperband_factor=3,
+               initial_points=None):
+    """A Keras Tuner tuner of ``kind`` (one of `TUNERS`) maximising validation accuracy.
+
+    ``max_trials`` caps every kind, Hyperband included (its brackets up to
+    ``epochs`` with ``hyperband_factor`` are cut off there).
+    """
+    common = dict(
+        hypermodel=hypermodel,
+        objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
+        directory=str(directory),
+        project_name=project_name,
+        overwrite=False,  # resume; overwriting is done by run_search, before the definition check
+        seed=seed + ORACLE_SEED_OFFSET,
+    )
+    if kind == "random":
+        return _RandomSearch(max_trials=max_trials, **common)
+    if kind == "bayesian":
+        return _BayesianOptimization(max_trials=max_trials, num_initial_points=initial_points, **common)
+    if kind == "grid":
+        return _GridSearch(max_trials=max_trials, **common)
+    if kind == "hyperband":
+        tuner = _Hyperband(max_epochs=epochs, factor=hyperband_factor, hyperband_iterations=1, **common)
+        oracle = getattr(tuner.oracle, "_oracle", tuner.oracle)  # under the worker's gRPC client
+        oracle.max_trials = max_trials
+        return tuner
+    raise ValueError(f"Unknown tuner {kind!r}. Valid tuners: {', '.join(TUNERS)}")
+
+
+def _float_or_none(value):
+    return None if value is None else float(value)
+
+
+def trials_table(tuner, optimizer, epochs):
+    """One row per trial of ``tuner``'s oracle (columns `TRIAL_COLUMNS`), in trial order."""
+    rows = []
+    oracle = tuner.oracle
+    for trial_id in sorted(oracle.trials, key=lambda t: (len(t), t)):
+        trial = oracle.trials[trial_id]
+        values = trial.hyperparameters.values
+        ran_by = Path(tuner.project_dir) / f"trial_{trial_id}" / RAN_BY
+        completed = trial.status == keras_tuner.engine.trial.TrialStatus.COMPLETED
+        rows.append({
+            "optimizer": optimizer,
+            "trial_id": str(trial_id),
+            LEARNING_RATE: _float_or_none(values.get(LEARNING_RATE)),
+            PARTIAL: _float_or_none(values.get(PARTIAL)),
+            WEIGHT_DECAY: _float_or_none(values.get(WEIGHT_DECAY)),
+            "val_accuracy": _float_or_none(trial.score) if completed else None,
+            "status": str(trial.status).lower(),
+            "epochs": int(values.get("tuner/epochs", epochs)),
+            "tuner_id": json.loads(ran_by.read_text())["tuner_id"] if ran_by.is_file() else None,
+        })
+    return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
+
+
+def best_values(tuner, space):
+    """``({learning_rate, partial, weight_decay}, val_accuracy, trial_id)`` of the best
+    completed trial (untuned fields None), or None when no trial completed."""
+    completed = [t for t in tuner.oracle.get_best_trials(1)
+                 if t.status == keras_tuner.engine.trial.TrialStatus.COMPLETED]
+    if not completed:
+        return None
+    trial = completed[0]
+    values = trial.hyperparameters.values
+    tuned = set(space.tuned_names())
+    best = {k: (float(values[k]) if k in tuned else None) for k in TUNED_FIELDS}
+    return best, float(trial.score), str(trial.trial_id)
+
+
+def _first_failure(tuner):
+    for trial in tuner.oracle.trials.values():
+        if trial.message:
+            return trial.message.strip().splitlines()[-1]
+    return "no trial completed"
+
+
+def run_search(
+    optimizer,
+    tuner="random",
+    max_trials=10,
+    epochs=None,
+    preset="cpu-quick",
+    data_dir=None,
+    train_subset=None,
+    val_size=None,
+    seed=None,
+    directory=DEFAULT_DIRECTORY,
+    overwrite=False,
+    output=None,
+    tune_weight_decay=False,
+    hyperband_factor=3,
+    initial_points=None,
+    verbose=0,
+):
+    """Search the hyperparameters of one optimizer, or of all with equal budgets.
+
+    Args:
+        optimizer: a registry name or "all".
+        tuner: one of `TUNERS`. Defaults to "random".
+        max_trials: trials per optimizer (a cap for Hyperband). Defaults to 10.
+        epochs: epochs per trial (Hyperband's maximum); None = the preset's.
+        preset: the recipe trials train with (model, batch size, schedule,
+            subset, validation size). Defaults to "cpu-quick".
+        data_dir, train_subset, val_size, seed: as ``scripts/train.py``;
+            None = the preset's. ``seed`` fixes initial weights, data order
+            and the tuner's draws.
+        directory: parent of the Keras Tuner projects. Defaults to "tuning/runs".
+        overwrite: discard existing projects and start over. Ignored by
+            distributed workers (the chief decides). Defaults to False.
+        output: best-hyperparameters JSON; None = ``<directory>/best_hparams.json``.
+            The trials table and plots go beside it.
+        tune_weight_decay: also search the weight decay. Defaults to False.
+        hyperband_factor: Hyperband's reduction factor. Defaults to 3.
+        initial_points: random trials before Bayesian optimisation starts;
+            None = Keras Tuner's default (3 per hyperparameter).
+        verbose: 0 silent, 1 Keras Tuner's trial display and progress bars.
+
+    Returns:
+        `SearchResult`.
+
+    Raises:
+        ValueError: bad settings (unknown optimizer, tuner or preset, ...).
+        SearchDefinitionChanged: a project holds a different search.
+    """
+    if tuner not in TUNERS:
+        raise ValueError(f"Unknown tuner {tuner!r}. Valid tuners: {', '.join(TUNERS)}")
+    if max_trials is None or max_trials < 1:
+        raise ValueError(f"`max_trials` must be >= 1. Received: max_trials={max_trials}")
+    if epochs is not None and epochs < 1:
+        raise ValueError(f"`epochs` must be >= 1. Received: epochs={epochs}")
+    if tuner == "hyperband" and hyperband_factor < 2:
+        raise ValueError(f"`hyperband_factor` must be >= 2. Received: hyperband_factor={hyperband_factor}")
+    optimizers = resolve_optimizers(optimizer)
+    role = distributed_role()
+    if role is not None and len(optimizers) > 1:
+        raise ValueError(
+            "Distributed tuning searches one optimizer per run (the chief serves one oracle). "
+            "Start the chief and workers once per optimizer; see docs/tuning.md."
+        )
+    directory = Path(directory)
+    output = Path(output) if output is not None else directory / BEST_HPARAMS
+    grid = tuner == "grid"
+    tuner_options = {"hyperband_factor": hyperband_factor} if tuner == "hyperband" else {}
+    if tuner == "bayesian":
+        tuner_options["initial_points"] = initial_points
+
+    configs = {
+        name: make_config(preset, optimizer=name, epochs=epochs, data_dir=data_dir, train_subset=train_subset,
+                          val_size=val_size, seed=seed)
+        for name in optimizers
+    }
+    spaces = {name: search_space(name, tune_weight_decay) for name in optimizers}
+    data_cache = {}
+
+    def data():
+        if "data" not in data_cache:  # one load for every optimizer of the search
+            data_cache["data"] = load_search_data(next(iter(configs.values())))
+        return data_cache["data"]
+
+    tables, best, accuracy, failed, records = [], {}, {}, {}, {}
+    for name in optimizers:
+        config, space = configs[name], spaces[name]
+        project_dir = directory / name
+        if overwrite and role != WORKER and project_dir.exists():
+            shutil.rmtree(project_dir)
+        definition = search_definition(config, space, tuner, grid, tuner_options)
+        check_definition(project_dir, definition, write=role != WORKER)
+        hypermodel = ResNetHyperModel(config, space, data, grid=grid)
+        kt_tuner = make_tuner(tuner, hypermodel, directory, name, max_trials, config.epochs, config.seed,
+                              hyperband_factor, initial_points)
+        kt_tuner.search(verbose=verbose)
+        if role == WORKER:
+            continue
+        tables.append(trials_table(kt_tuner, name, config.epochs))
+        found = best_values(kt_tuner, space)
+        if found is None:
+            failed[name] = _first_failure(kt_tuner)
+            continue
+        best[name], accuracy[name], trial_id = found
+        records[name] = {
+            "best_trial": trial_id,
+            "val_accuracy": accuracy[name],
+            "trials": int(len(tables[-1])),
+            "completed": int((tables[-1]["status"] == "completed").sum()),
+            "max_trials": max_trials,
+            "tuner": tuner,
+            "epochs": config.epochs,
+            "preset": preset,
+            "train_subset": config.train_subset,
+            "val_size": config.val_size,
+            "seed": config.seed,
+            "space": space.to_dict(grid=grid),
+            "data_source": data().source,
+            "project_dir": str(project_dir),
+            "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        }
+
+    trials = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(TRIAL_COLUMNS))
+    result = SearchResult(role, optimizers, best, accuracy, trials, failed=failed)
+    if role == WORKER:
+        return result
+    result.output = write_best_hparams(output, best, records)
+    result.trials_csv, merged = write_trials_table(output.parent / TRIALS_CSV, trials, optimizers)
+    result.plots = write_sensitivity_plots(output.parent, merged)
+    return result
+
+
+def write_best_hparams(path, best, records):
+    """Merge ``best`` (and the search records) into the JSON at ``path``; returns the path.
+
+    Entries of optimizers not searched now are kept, so searches of different
+    optimizers can share one file.
+    """
+    path = Path(path)
+    existing = json.loads(path.read_text()) if path.is_file() else {}
+    if "best" not in existing:  # also accept a file in the unwrapped format
+        existing = {"best": {k: v for k, v in existing.items() if isinstance(v, dict)}}
+    existing.setdefault("searches", {})
+    existing["best"].update(best)
+    existing["searches"].update(records)
+    write_json(path, existing)
+    return path
+
+
+def write_trials_table(path, trials, optimizers):
+    """Replace the rows of ``optimizers`` in the CSV at ``path`` with ``trials``.
+
+    Returns ``(path, merged table)``.
+    """
+    path = Path(path)
+    if path.is_file():
+        old = pd.read_csv(path, dtype={"trial_id": str, "tuner_id": str})
+        old = old[~old["optimizer"].isin(optimizers)]
+        frames = [f for f in (old, trials) if len(f)]
+        merged = pd.concat(frames, ignore_index=True) if frames else trials
+    else:
+        merged = trials
+    order = {name: i for i, name in enumerate(list_optimizers())}
+    merged = merged.assign(_rank=merged["optimizer"].map(lambda o: order.get(o, len(order))),
+                           _trial=merged["trial_id"].astype(int))
+    merged = merged.sort_values(["_rank", "optimizer", "_trial"]).drop(columns=["_rank", "_trial"])
+    merged = merged.reset_index(drop=True)
+    with atomic_path(path) as tmp:
+        merged.to_csv(tmp, index=False)
+    return path, merged
+
+
+def write_sensitivity_plots(folder, trials):
+    """``lr_sensitivity_<optimizer>.png`` per optimizer with completed trials, and
+    ``partial_sensitivity_<optimizer>.png`` for those with a p; returns the paths."""
+    from keras_resnet_opt.study.plots import plot_lr_sensitivity
+    from keras_resnet_opt.tuning.plots import plot_partial_sensitivity
+
+    folder = Path(folder)
+    done = trials[pd.to_numeric(trials["val_accuracy"], errors="coerce").notna()]
+    written = []
+    for name in dict.fromkeys(done["optimizer"]):
+        rows = done[done["optimizer"] == name]
+        path = folder / f"lr_sensitivity_{name}.png"
+        plot_lr_sensitivity(rows, path=path)
+        written.append(path)
+        if pd.to_numeric(rows[PARTIAL], errors="coerce").notna().any():
+            path = folder / f"partial_sensitivity_{name}.png"
+            plot_partial_sensitivity(rows, optimizer=name, path=path)
+            written.append(path)
+    return written

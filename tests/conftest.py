@@ -1,0 +1,30 @@
+"""Shared fixtures: tiny synthetic CIFAR-10 copies, an isolated cache, quiet TF."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+# The real CIFAR-10 copy; tests that want it are skipped when it is absent.
+REAL_DATA_DIR = Path(os.environ.get("KERAS_RESNET_OPT_REAL_DATA", REPO.parent / "shared" / "datasets" / "cifar10"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Every test gets its own decode cache and no data-dir default from the environment."""
+    monkeypatch.setenv("KERAS_RESNET_OPT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("KERAS_RESNET_OPT_DATA_DIR", raising=False)
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory):
+    """A 300-train / 100-test synthetic copy in the binary layout."""
+    from keras_resnet_opt.data.synthetic import write_synthetic_cifar10
+
+    return write_synthetic_cifar10(tmp_path_factory.mktemp("synthetic") / "cifar-10-batches-bin", "binary")

@@ -1,0 +1,55 @@
+"""Presets, precedence and validation of the run configuration."""
+
+import pytest
+
+from keras_resnet_opt.config import PRESETS, RunConfig, make_config
+from keras_resnet_opt.training.schedules import make_schedule
+
+
+def test_every_preset_resolves_and_round_trips():
+    for name in PRESETS:
+        config = make_config(name, optimizer="sgdm")
+        assert RunConfig.from_dict(config.to_dict()) == config
+
+
+def test_he2016_boundaries_are_the_papers_iterations():
+    config = make_config("he2016")
+    steps = 352  # ceil(45,000 / 128)
+    schedule = make_schedule(config.lr_schedule, 0.1, steps, config.epochs, config.lr_boundaries)
+    # The k-th update sees iterations k-1: update 32,000 (iterations 31,999) still at 0.1.
+    assert float(schedule(31_999)) == pytest.approx(0.1)
+    assert float(schedule(32_000)) == pytest.approx(0.01)
+    assert float(schedule(48_000)) == pytest.approx(0.001)
+    assert config.epochs * steps >= 64_000
+
+
+def test_step_schedule_decays_at_epoch_boundaries():
+    schedule = make_schedule("step", 0.1, 10, 8, (4, 6))
+    assert float(schedule(39)) == pytest.approx(0.1)
+    assert float(schedule(40)) == pytest.approx(0.01)
+    assert float(schedule(60)) == pytest.approx(0.001)
+
+
+def test_overrides_win_and_none_means_not_given():
+    config = make_config("cpu-quick", optimizer="padam", epochs=3, learning_rate=None)
+    assert config.epochs == 3 and config.learning_rate is None
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"optimizer": "padam", "partial": 0.6}, "partial"),
+        ({"optimizer": "padam", "learning_rate": -1.0}, "learning_rate"),
+        ({"precision": "fp8"}, "precision"),
+        ({"strategy": "tpu"}, "strategy"),
+    ],
+)
+def test_bad_values_are_named(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        make_config("smoke", **overrides)
+
+
+def test_unknown_preset_lists_valid_ones():
+    with pytest.raises(ValueError, match="cpu-quick"):
+        make_config("imagenet")

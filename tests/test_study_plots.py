@@ -1,0 +1,138 @@
+"""The study figures: the right lines and legend labels, saved atomically."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from keras_resnet_opt.study import plots
+
+
+def make_curves(variants, epochs=5, workload="resnet20 smoke (5 ep)"):
+    rows = []
+    for i, variant in enumerate(variants):
+        for epoch in range(1, epochs + 1):
+            rows.append(
+                {
+                    "workload": workload,
+                    "variant": variant,
+                    "main": "(" not in variant,
+                    "epoch": epoch,
+                    "n": 3,
+                    "loss_mean": 2.0 / epoch + 0.1 * i,
+                    "loss_ci": 0.05,
+                    "test_error_mean": 0.5 / epoch + 0.01 * i,
+                    "test_error_ci": 0.01 if i else np.nan,  # one variant with a single seed: no band
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def make_summary(rows, workload="w"):
+    frame = pd.DataFrame(rows)
+    frame.insert(0, "workload", workload)
+    frame["main"] = ~frame["variant"].str.contains(r"\(")
+    return frame
+
+
+def legend_labels(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_train_loss_and_test_error_one_line_per_main_variant(tmp_path):
+    curves = make_curves(["sgdm", "adam", "padam", "padam(p=0.25)"])
+    fig = plots.plot_train_loss(curves, path=tmp_path / "train_loss.png")
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 3  # the p sweep is not part of the main comparison
+    assert legend_labels(ax) == ["sgdm", "adam", "padam"]
+    assert ax.get_yscale() == "log"
+    assert len(ax.collections) == 3  # one band each
+    assert (tmp_path / "train_loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    fig = plots.plot_test_error(curves, variants=["adam", "padam(p=0.25)"])
+    ax = fig.axes[0]
+    assert legend_labels(ax) == ["adam", "padam(p=0.25)"]
+    assert ax.get_lines()[0].get_ydata()[0] == pytest.approx(51.0)  # percent
+    assert len(ax.collections) == 2 and ax.get_yscale() == "linear"
+
+
+def test_band_is_skipped_without_interval():
+    fig = plots.plot_test_error(make_curves(["sgdm"]))
+    assert len(fig.axes[0].get_lines()) == 1 and len(fig.axes[0].collections) == 0
+
+
+def test_several_workloads_need_a_choice():
+    curves = pd.concat([make_curves(["sgdm"], workload="a"), make_curves(["sgdm", "adam"], workload="b")])
+    with pytest.raises(ValueError, match="workload"):
+        plots.plot_train_loss(curves)
+    fig = plots.plot_train_loss(curves, workload="b")
+    assert legend_labels(fig.axes[0]) == ["sgdm", "adam"]
+
+
+def test_p_sweep_with_reference_lines(tmp_path):
+    summary = make_summary(
+        [
+            {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "test_error_mean": 0.07, "test_error_ci": 0.002},
+            {"variant": "amsgrad", "optimizer": "amsgrad", "partial": None, "test_error_mean": 0.09, "test_error_ci": np.nan},
+            {"variant": "padam", "optimizer": "padam", "partial": 0.125, "test_error_mean": 0.065, "test_error_ci": 0.003},
+            {"variant": "padam(p=0.0625)", "optimizer": "padam", "partial": 0.0625, "test_error_mean": 0.068, "test_error_ci": 0.003},
+            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.075, "test_error_ci": 0.004},
+        ]
+    )
+    fig = plots.plot_p_sweep(summary, path=tmp_path / "p_sweep.png", pdf=True)
+    ax = fig.axes[0]
+    assert legend_labels(ax) == ["padam", "sgdm (p → 0)", "amsgrad (p = 1/2)"]
+    padam_line = ax.get_lines()[0]
+    assert padam_line.get_xdata().tolist() == [0.0625, 0.125, 0.25]
+    assert padam_line.get_ydata().tolist() == pytest.approx([6.8, 6.5, 7.5])
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1/16", "1/8", "1/4", "1/2"]
+    assert (tmp_path / "p_sweep.png").is_file() and (tmp_path / "p_sweep.pdf").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p_sweep.pdf", "p_sweep.png"]  # no temp files
+
+
+def test_p_sweep_without_references():
+    summary = make_summary(
+        [{"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.1, "test_error_ci": 0.01}]
+    )
+    ax = plots.plot_p_sweep(summary).axes[0]
+    assert len(ax.get_lines()) == 1 and legend_labels(ax) == ["padam"]
+
+
+def test_lr_sensitivity_from_csv(tmp_path):
+    trials = pd.DataFrame(
+        {
+            "optimizer": ["sgdm", "sgdm", "sgdm", "adam", "adam", "padam", "padam"],
+            "learning_rate": [0.01, 0.1, 0.1, 1e-3, 1e-2, 0.1, 0.1],
+            "partial": [None, None, None, None, None, 0.125, 0.25],
+            "val_accuracy": [0.6, 0.7, 0.8, 0.65, 0.5, 0.75, 0.7],
+        }
+    )
+    trials.to_csv(tmp_path / "trials.csv", index=False)
+    fig = plots.plot_lr_sensitivity(tmp_path / "trials.csv", path=tmp_path / "lr.png")
+    ax = fig.axes[0]
+    assert legend_labels(ax) == ["sgdm", "adam", "padam", "padam(p=0.25)"]
+    sgdm = ax.get_lines()[0]
+    assert sgdm.get_xdata().tolist() == [0.01, 0.1]
+    assert sgdm.get_ydata().tolist() == pytest.approx([60.0, 75.0])  # mean over the two trials at 0.1
+    assert ax.get_xscale() == "log" and (tmp_path / "lr.png").is_file()
+    with pytest.raises(ValueError, match="val_accuracy"):
+        plots.plot_lr_sensitivity(trials.drop(columns="val_accuracy"))
+
+
+def test_performance_profile_lines():
+    summary = pd.DataFrame(
+        {
+            "workload": ["w1", "w1", "w1", "w2", "w2"],
+            "variant": ["sgdm", "adam", "padam(p=0.25)", "sgdm", "adam"],
+            "main": [True, True, False, True, True],
+            "test_error_mean": [0.10, 0.12, 0.05, 0.20, 0.18],
+        }
+    )
+    ax = plots.plot_performance_profile(summary).axes[0]
+    assert legend_labels(ax) == ["sgdm", "adam"]
+    sgdm = ax.get_lines()[0]
+    assert sgdm.get_ydata()[0] == pytest.approx(0.5) and sgdm.get_ydata()[-1] == pytest.approx(1.0)

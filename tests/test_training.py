@@ -1,0 +1,190 @@
+"""End-to-end runs on synthetic data: records, resume after a crash, export, divergence, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from keras_resnet_opt.config import make_config
+from keras_resnet_opt.training.history import COLUMNS
+from keras_resnet_opt.training.runner import CRASH_ENV, train
+
+
+def smoke_config(data_dir, **overrides):
+    return make_config("smoke", data_dir=str(data_dir), **overrides)
+
+
+def run_script(script, *args, env=None):
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    return subprocess.run(
+        [sys.executable, str(REPO / "scripts" / script), *args], capture_output=True, text=True, env=full_env, cwd=REPO
+    )
+
+
+def test_smoke_run_records_everything(tmp_path, synthetic_dir):
+    config = smoke_config(synthetic_dir, optimizer="padam")
+    result = train(config, tmp_path / "runs", tmp_path / "saved")
+    run_dir = result.run_dir
+    assert result.status == "finished" and not result.reused
+    rows = json.loads((run_dir / "history.json").read_text())
+    assert [r["epoch"] for r in rows] == [1, 2]
+    header = (run_dir / "history.csv").read_text().splitlines()[0].split(",")
+    assert header == list(COLUMNS)
+    for row in rows:
+        assert row["test_error"] == pytest.approx(1 - row["test_accuracy"])
+        assert row["val_accuracy"] is not None and row["images_per_sec"] > 0
+    # The preset decays the lr /10 at epoch 1 (smoke: boundaries (1,)).
+    assert rows[1]["learning_rate"] == pytest.approx(rows[0]["learning_rate"] / 10, rel=1e-5)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["final"]["test_accuracy"] == rows[-1]["test_accuracy"]
+    assert manifest["data"]["source"].startswith("binary") and len(manifest["data"]["checksum"]) == 64
+    assert manifest["versions"]["keras"].startswith("3.") and manifest["peak_memory_mib"] > 0
+    assert manifest["optimizer_config"]["partial"] == 0.125
+    assert json.loads((run_dir / "config.json").read_text()) == config.to_dict()
+    assert (run_dir / "model.keras").is_file() and (run_dir / "tensorboard").is_dir()
+    assert (result.export_dir / "saved_model.pb").is_file()
+
+    # A finished run is reported, not retrained.
+    again = train(config, tmp_path / "runs", tmp_path / "saved")
+    assert again.reused and again.manifest == manifest
+
+
+def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):
+    import keras
+
+    from keras_resnet_opt.data import load_cifar10
+    from keras_resnet_opt.data.pipeline import eval_dataset
+
+    result = train(smoke_config(synthetic_dir, optimizer="sgdm"), tmp_path / "runs", tmp_path / "saved")
+    model = keras.saving.load_model(result.run_dir / "model.keras")
+    data = load_cifar10(str(synthetic_dir), val_size=0)
+    expected = model.evaluate(eval_dataset(*data.test, 50), verbose=0, return_dict=True)["accuracy"]
+    assert result.manifest["final"]["test_accuracy"] == pytest.approx(expected, abs=1e-6)
+
+    out = run_script("evaluate.py", str(result.export_dir), "--data-dir", str(synthetic_dir), "--json",
+                     "--confusion-png", str(tmp_path / "cm.png"))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["accuracy"] == pytest.approx(expected, abs=1e-6)
+    assert report["error"] == pytest.approx(1 - expected, abs=1e-6)
+    assert set(report["per_class_accuracy"]) == {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+    assert sum(map(sum, report["confusion_matrix"])) == 100
+    assert (tmp_path / "cm.png").stat().st_size > 1000
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path, synthetic_dir):
+    """A process killed right after epoch 2 (os._exit, as kill -9: no clean-up) and rerun
+    must end exactly where an uninterrupted run ends."""
+    args = ["--preset", "smoke", "--optimizer", "padam", "--epochs", "3", "--data-dir", str(synthetic_dir),
+            "--deterministic", "--quiet", "--saved-models-dir", str(tmp_path / "saved")]
+    crashed = run_script("train.py", *args, "--output-dir", str(tmp_path / "b"), env={CRASH_ENV: "2"})
+    assert crashed.returncode == 137, crashed.stderr[-2000:]
+    run_b = tmp_path / "b" / "smoke-resnet8-padam-s0"
+    assert not (run_b / "manifest.json").exists()
+    assert [r["epoch"] for r in json.loads((run_b / "history.json").read_text())] == [1, 2]
+
+    resumed = run_script("train.py", *args, "--output-dir", str(tmp_path / "b"))
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    uninterrupted = run_script("train.py", *args, "--output-dir", str(tmp_path / "a"))
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+
+    run_a = tmp_path / "a" / "smoke-resnet8-padam-s0"
+    hist_a = json.loads((run_a / "history.json").read_text())
+    hist_b = json.loads((run_b / "history.json").read_text())
+    assert [r["epoch"] for r in hist_b] == [1, 2, 3]
+    for key in ("loss", "accuracy", "val_loss", "test_loss", "test_accuracy", "learning_rate"):
+        np.testing.assert_allclose([r[key] for r in hist_b], [r[key] for r in hist_a], rtol=1e-6, err_msg=key)
+    assert json.loads((run_b / "manifest.json").read_text())["resumed_from_epoch"] == 2
+
+    import keras
+
+    weights_a = keras.saving.load_model(run_a / "model.keras").get_weights()
+    weights_b = keras.saving.load_model(run_b / "model.keras").get_weights()
+    for wa, wb in zip(weights_a, weights_b):
+        np.testing.assert_allclose(wb, wa, rtol=1e-6, atol=1e-7)
+
+
+def test_diverging_run_stops_keeps_history_and_exits_nonzero(tmp_path, synthetic_dir):
+    out = run_script("train.py", "--preset", "smoke", "--optimizer", "sgd", "--lr", "1e12", "--data-dir",
+                     str(synthetic_dir), "--quiet", "--output-dir", str(tmp_path / "runs"),
+                     "--saved-models-dir", str(tmp_path / "saved"))
+    assert out.returncode == 3, out.stderr[-2000:]
+    assert "diverged" in out.stderr
+    run_dir = next((tmp_path / "runs").iterdir())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "diverged" and manifest["diverged_at_epoch"] == 1
+    assert len(json.loads((run_dir / "history.json").read_text())) == 1
+    assert not (tmp_path / "saved").exists() or not any((tmp_path / "saved").iterdir())
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--optimizer", "adagrad-x"], "Unknown optimizer 'adagrad-x'. Valid optimizers: sgd"),
+        (["--optimizer", "padam", "--partial", "0.7"], "partial.*\\[0, 0.5\\].*0.7"),
+        (["--optimizer", "sgdm", "--partial", "0.25"], "only applies to padam"),
+        (["--optimizer", "padam", "--data-dir", "/nonexistent/cifar"], "/nonexistent/cifar.*does not exist"),
+        (["--optimizer", "padam", "--model", "vgg"], "Unknown model 'vgg'"),
+        (["--optimizer", "padam", "--hparams", "/nonexistent.json"], "does not exist"),
+    ],
+)
+def test_bad_input_gets_a_clear_error(tmp_path, args, message):
+    import re
+
+    out = run_script("train.py", "--preset", "smoke", "--quiet", "--output-dir", str(tmp_path), *args)
+    assert out.returncode == 2
+    assert re.search(message, out.stderr), out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+
+
+def test_changed_config_in_unfinished_run_dir_is_refused(tmp_path, synthetic_dir):
+    config = smoke_config(synthetic_dir, optimizer="adam")
+    run_dir = tmp_path / "runs" / config.resolved_run_name()
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.json").write_text(json.dumps({**config.to_dict(), "epochs": 99}))
+    with pytest.raises(ValueError, match="different configuration.*epochs.*--force"):
+        train(config, tmp_path / "runs", tmp_path / "saved")
+
+
+@pytest.mark.parametrize("make_bad", ["missing", "not_saved_model", "keras_file"])
+def test_evaluate_rejects_wrong_model_paths(tmp_path, make_bad):
+    path = tmp_path / "model"
+    if make_bad == "not_saved_model":
+        path.mkdir()
+    elif make_bad == "keras_file":
+        path = tmp_path / "model.keras"
+        path.write_bytes(b"zip")
+    out = run_script("evaluate.py", str(path))
+    assert out.returncode == 2
+    assert str(path) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_evaluate_rejects_wrong_input_shape(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    inputs = keras.Input((28, 28, 1))
+    model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.Flatten()(inputs)))
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda x: model(x), input_signature=[tf.TensorSpec((None, 28, 28, 1), tf.float32)])
+    archive.write_out(str(tmp_path / "mnist"), verbose=False)
+    from keras_resnet_opt.evaluation import ModelLoadError, load_serving_model
+
+    with pytest.raises(ModelLoadError, match="expects inputs of shape"):
+        load_serving_model(tmp_path / "mnist")
+
+
+def test_hparams_file_feeds_the_config(tmp_path):
+    path = tmp_path / "best.json"
+    path.write_text(json.dumps({"best": {"padam": {"learning_rate": 0.05, "partial": 0.25}}}))
+    config = make_config("smoke", hparams=path, optimizer="padam")
+    assert (config.learning_rate, config.partial) == (0.05, 0.25)
+    # Explicit flags win over the file.
+    assert make_config("smoke", hparams=path, optimizer="padam", partial=0.0625).partial == 0.0625
+    # Other optimizers are untouched.
+    assert make_config("smoke", hparams=path, optimizer="adam").learning_rate is None
