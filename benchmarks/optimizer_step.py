@@ -4,9 +4,14 @@ and every registered optimizer against plain SGD.
 Times one `optimizer.apply(grads, variables)` (the update alone: no forward or
 backward pass) on the trainable variables of ResNet-20 (0.27M parameters) and
 the Padam paper's ResNet-18 (11M), inside a `tf.function`, with XLA on and
-off. Each figure is the median over `--repeats` repeats of the mean over
-`--steps` consecutive updates; the first two calls (tracing, XLA compilation)
-are excluded. Gradients are fixed random tensors passed as arguments.
+off. Each repeat times `--steps` consecutive updates of every optimizer in
+turn; times are medians over `--repeats` repeats, and ratios are medians of
+per-repeat ratios (optimizers timed in the same round), which cancels most of
+the load drift of a shared machine. Both wall-clock time and this process's
+CPU time (all threads) are reported: on a machine shared with other jobs the
+CPU time is the steadier measure of the work an update costs. The first two calls
+(tracing, XLA compilation) are excluded. Gradients are fixed random tensors
+passed as arguments.
 
 Padam's target: at most 1.10x the time of Adam(amsgrad=True), which keeps the
 same three slots. Results, with the command and machine, are in
@@ -39,7 +44,7 @@ from keras_resnet_opt.optimizers import make_optimizer  # noqa: E402
 
 # Updates per timed repeat: enough to amortise Python call overhead on the
 # small model, few on ResNet-18, where one step is tens of milliseconds on CPU.
-DEFAULT_STEPS = {"resnet20": 20, "resnet18": 4}
+DEFAULT_STEPS = {"resnet20": 10, "resnet18": 2}
 GRADIENT_SCALE = 1e-3  # typical gradient magnitude; values do not affect speed
 
 
@@ -102,31 +107,44 @@ def compiled_update(optimizer, variables, grads, jit):
 
 
 def time_updates(updates, grads, repeats, steps):
-    """Median over repeats of the mean seconds per update, for each update.
+    """Wall-clock and process-CPU seconds per update, per optimizer and repeat.
 
-    Repeats are interleaved (every optimizer once per round), so slow drift in
-    machine load, common on a shared machine, biases no optimizer.
+    Repeats are interleaved (every optimizer once per round, in a fixed
+    order), so drift in machine load, common on a shared machine, biases no
+    optimizer, and optimizers timed next to each other can be compared
+    repeat by repeat. CPU time (all threads of this process) counts the work
+    done and is far less disturbed than wall time when other processes
+    compete for the cores.
     """
-    per_step = {label: [] for label in updates}
+    wall = {label: [] for label in updates}
+    cpu = {label: [] for label in updates}
     for _ in range(repeats):
         for label, (update, optimizer) in updates.items():
-            start = time.perf_counter()
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(steps):
                 update(grads)
             optimizer.iterations.numpy()  # wait for the last update
-            per_step[label].append((time.perf_counter() - start) / steps)
-    return {label: statistics.median(t) for label, t in per_step.items()}
+            wall[label].append((time.perf_counter() - start_wall) / steps)
+            cpu[label].append((time.process_time() - start_cpu) / steps)
+    return wall, cpu
+
+
+def paired_ratio(times, label, baseline):
+    """Median over repeats of time[label] / time[baseline] in the same round."""
+    return statistics.median(a / b for a, b in zip(times[label], times[baseline]))
+
+
+ADAM = "Adam(amsgrad=True)"
+SGD = "SGD (plain Keras)"
 
 
 def candidates():
     """(label, factory) pairs: the Padam/Adam pair, then every registered
     optimizer and plain Keras SGD as the baseline."""
-    yield "Adam(amsgrad=True)", lambda: keras.optimizers.Adam(
-        0.001, epsilon=1e-8, amsgrad=True
-    )
+    yield ADAM, lambda: keras.optimizers.Adam(0.001, epsilon=1e-8, amsgrad=True)
     yield "Padam()", lambda: Padam()
     yield "Padam(partial=1/16)", lambda: Padam(partial=1 / 16)
-    yield "SGD (plain Keras)", lambda: keras.optimizers.SGD(0.1)
+    yield SGD, lambda: keras.optimizers.SGD(0.1)
     for name in list_optimizers():
         yield f'make_optimizer("{name}")', lambda name=name: make_optimizer(name)
 
@@ -149,7 +167,7 @@ def main():
     parser.add_argument(
         "--model", choices=["resnet20", "resnet18", "both"], default="both"
     )
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument(
         "--steps", type=int, default=None, help="updates per repeat"
     )
@@ -185,17 +203,30 @@ def main():
                 label: compiled_update(factory(), variables, grads, jit)
                 for label, factory in candidates()
             }
-            times = time_updates(updates, grads, args.repeats, steps)
-            padam_ratio = times["Padam()"] / times["Adam(amsgrad=True)"]
-            print(f"{'optimizer':<30} {'ms/step':>9} {'vs SGD':>7}")
-            for label, seconds in times.items():
-                ratio = seconds / times["SGD (plain Keras)"]
-                print(f"{label:<30} {1e3 * seconds:9.3f} {ratio:6.2f}x")
+            wall, cpu = time_updates(updates, grads, args.repeats, steps)
             print(
-                f"Padam() / Adam(amsgrad=True) = {padam_ratio:.3f} "
-                f"(target <= 1.10); Padam(partial=1/16) / Adam = "
-                f"{times['Padam(partial=1/16)'] / times['Adam(amsgrad=True)']:.3f}"
+                f"{'optimizer':<28} {'wall ms':>8} {'CPU ms':>8} "
+                f"{'wall/SGD':>9} {'CPU/SGD':>8}"
             )
+            for label in wall:
+                print(
+                    f"{label:<28} {1e3 * statistics.median(wall[label]):8.2f} "
+                    f"{1e3 * statistics.median(cpu[label]):8.2f} "
+                    f"{paired_ratio(wall, label, SGD):8.2f}x "
+                    f"{paired_ratio(cpu, label, SGD):7.2f}x"
+                )
+            ratios = {
+                f"{label} / {ADAM}": {
+                    "wall": paired_ratio(wall, label, ADAM),
+                    "cpu": paired_ratio(cpu, label, ADAM),
+                }
+                for label in ("Padam()", "Padam(partial=1/16)")
+            }
+            for name, ratio in ratios.items():
+                print(
+                    f"{name}: wall {ratio['wall']:.3f}, CPU {ratio['cpu']:.3f}"
+                    + (" (target <= 1.10)" if name.startswith("Padam()") else "")
+                )
             results.append(
                 {
                     "model": model_name,
@@ -203,8 +234,9 @@ def main():
                     "jit_compile": jit,
                     "repeats": args.repeats,
                     "steps": steps,
-                    "seconds_per_step": times,
-                    "padam_over_adam_amsgrad": padam_ratio,
+                    "wall_seconds_per_step": wall,
+                    "cpu_seconds_per_step": cpu,
+                    "ratios_to_adam_amsgrad": ratios,
                 }
             )
     if args.json:

@@ -7,8 +7,13 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 
-def conv_bn(x, filters, kernel_size, stride, name, activation):
-    """Conv (no bias: BatchNorm follows) + BatchNorm, optionally ReLU."""
+def conv_bn(x, filters, kernel_size, stride, name, activation, synchronized=False):
+    """Conv (no bias: BatchNorm follows) + BatchNorm, optionally ReLU.
+
+    ``synchronized`` makes BatchNorm compute batch statistics over all replicas
+    of a tf.distribute strategy, so a distributed step equals a single-device
+    step on the same global batch.
+    """
     x = layers.Conv2D(
         filters,
         kernel_size,
@@ -18,7 +23,9 @@ def conv_bn(x, filters, kernel_size, stride, name, activation):
         kernel_initializer="he_normal",
         name=f"{name}_conv",
     )(x)
-    x = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
+    x = layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=f"{name}_bn"
+    )(x)
     if activation:
         x = layers.Activation("relu", name=f"{name}_relu")(x)
     return x

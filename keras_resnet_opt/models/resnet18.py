@@ -17,16 +17,16 @@ STAGES = ((64, 1), (128, 2), (256, 2), (512, 2))
 BLOCKS_PER_STAGE = 2
 
 
-def _basic_block(x, filters, stride, name):
-    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True)
-    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False)
+def _basic_block(x, filters, stride, name, sync=False):
+    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True, synchronized=sync)
+    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False, synchronized=sync)
     if stride != 1 or x.shape[-1] != filters:
-        x = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False)
+        x = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False, synchronized=sync)
     y = layers.Add(name=f"{name}_add")([y, x])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
-def resnet18(num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True, name="resnet18"):
+def resnet18(num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True, synchronized_bn=False, name="resnet18"):
     """Build the Padam paper's CIFAR ResNet-18 as a functional model.
 
     Args:
@@ -34,6 +34,8 @@ def resnet18(num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True
         input_shape: image shape, channels last. Defaults to (32, 32, 3).
         include_preprocessing: put per-channel normalisation inside the model,
             so it takes pixels in [0, 255]. Defaults to True.
+        synchronized_bn: BatchNorm statistics over all replicas of a
+            tf.distribute strategy. Defaults to False.
         name: model name. Defaults to "resnet18".
 
     Returns:
@@ -41,11 +43,11 @@ def resnet18(num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True
     """
     inputs = keras.Input(shape=input_shape, name="images")
     x = normalization_layer()(inputs) if include_preprocessing else inputs
-    x = conv_bn(x, 64, 3, 1, name="stem", activation=True)
+    x = conv_bn(x, 64, 3, 1, name="stem", activation=True, synchronized=synchronized_bn)
     for stage, (filters, first_stride) in enumerate(STAGES, start=1):
         for block in range(1, BLOCKS_PER_STAGE + 1):
             stride = first_stride if block == 1 else 1
-            x = _basic_block(x, filters, stride, name=f"stage{stage}_block{block}")
+            x = _basic_block(x, filters, stride, name=f"stage{stage}_block{block}", sync=synchronized_bn)
     # 4x4 average pool over the final 4x4 map == global average pool for 32x32 inputs.
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = output_head(x, num_classes)

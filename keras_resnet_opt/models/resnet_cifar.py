@@ -60,16 +60,16 @@ class ZeroPadShortcut(layers.Layer):
         return {**super().get_config(), "filters": self.filters, "stride": self.stride}
 
 
-def _basic_block(x, filters, stride, shortcut, name):
+def _basic_block(x, filters, stride, shortcut, name, sync=False):
     needs_projection = stride != 1 or x.shape[-1] != filters
-    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True)
-    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False)
+    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True, synchronized=sync)
+    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False, synchronized=sync)
     if not needs_projection:
         s = x
     elif shortcut == "A":
         s = ZeroPadShortcut(filters, stride, name=f"{name}_shortcut")(x)
     else:
-        s = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False)
+        s = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False, synchronized=sync)
     y = layers.Add(name=f"{name}_add")([y, s])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -81,6 +81,7 @@ def resnet_cifar(
     shortcut="A",
     width_multiplier=1,
     include_preprocessing=True,
+    synchronized_bn=False,
     name=None,
 ):
     """Build He et al.'s CIFAR ResNet of the given depth as a functional model.
@@ -95,6 +96,8 @@ def resnet_cifar(
             models use values other than 1. Defaults to 1.
         include_preprocessing: put per-channel normalisation inside the model,
             so it takes pixels in [0, 255]. Defaults to True.
+        synchronized_bn: BatchNorm statistics over all replicas of a
+            tf.distribute strategy. Defaults to False.
         name: model name. Defaults to "resnet{depth}".
 
     Returns:
@@ -111,11 +114,11 @@ def resnet_cifar(
 
     inputs = keras.Input(shape=input_shape, name="images")
     x = normalization_layer()(inputs) if include_preprocessing else inputs
-    x = conv_bn(x, widths[0], 3, 1, name="stem", activation=True)
+    x = conv_bn(x, widths[0], 3, 1, name="stem", activation=True, synchronized=synchronized_bn)
     for stage, filters in enumerate(widths, start=1):
         for block in range(1, n + 1):
             stride = 2 if stage > 1 and block == 1 else 1
-            x = _basic_block(x, filters, stride, shortcut, name=f"stage{stage}_block{block}")
+            x = _basic_block(x, filters, stride, shortcut, name=f"stage{stage}_block{block}", sync=synchronized_bn)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = output_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")

@@ -70,7 +70,7 @@ class _PadamRule(keras.optimizers.Optimizer):
         # m + (1 - b) (g - m) == b m + (1 - b) g, the form Keras Adam uses,
         # with 1 - b taken in Python floats as Keras Adam and the reference
         # code do (1 - float32(0.999) is off by 1.3e-5 relative): partial = 1/2
-        # then reproduces Adam(amsgrad=True) to float32 rounding.
+        # then reproduces Adam(amsgrad=True) bit for bit (a test checks it).
         self.assign_add(
             m,
             ops.multiply(
@@ -97,8 +97,9 @@ class _PadamRule(keras.optimizers.Optimizer):
         """x ** (2 * partial); by repeated square roots when 2 * partial is
         1, 1/2, 1/4, 1/8 or 1/16 (p = 1/2 ... 1/32).
 
-        A general power costs a log and an exp per element (Padam took 1.4x
-        to 1.6x Adam's step time with it, see benchmarks/optimizer_step.py);
+        A general power costs a log and an exp per element (with it, Padam's
+        update took 1.4x to 1.6x Adam's on ResNet-20 on a 2-core CPU, see
+        benchmarks/optimizer_step.py);
         square roots are cheap and correctly rounded, so the result agrees
         with the power to about one float32 ulp. Other p use the power.
         """

@@ -75,8 +75,14 @@ class TestEvaluator(keras.callbacks.Callback):
         self.test_dataset = test_dataset
 
     def on_epoch_end(self, epoch, logs=None):
+        start = time.perf_counter()
         result = self.model.evaluate(self.test_dataset, verbose=0, return_dict=True)
-        logs.update(test_loss=result["loss"], test_accuracy=result["accuracy"], test_error=1.0 - result["accuracy"])
+        logs.update(
+            test_loss=result["loss"],
+            test_accuracy=result["accuracy"],
+            test_error=1.0 - result["accuracy"],
+            test_eval_time_s=time.perf_counter() - start,
+        )
 
 
 class DivergenceGuard(keras.callbacks.Callback):

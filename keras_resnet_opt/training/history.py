@@ -20,6 +20,7 @@ COLUMNS = (
     "test_error",  # 1 - test_accuracy
     "learning_rate",  # at the start of the epoch
     "epoch_time_s",  # wall time including evaluation
+    "test_eval_time_s",  # of which: the test-set evaluation
     "train_time_s",  # training steps only
     "images_per_sec",  # training images / train_time_s
     "step_time_ms",  # train_time_s / steps

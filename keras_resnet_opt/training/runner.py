@@ -210,7 +210,9 @@ def _fit(config, run_dir, export_dir, verbose, command):
 def build_run_model(config):
     from keras_resnet_opt.models import build_model
 
-    return build_model(config.model)
+    # Under a distribution strategy BatchNorm must see the global batch, or a
+    # replicated step would not equal the single-device step it stands for.
+    return build_model(config.model, synchronized_bn=config.strategy != "default")
 
 
 def build_run_optimizer(config, steps):
