@@ -18,7 +18,8 @@ same three slots. Results, with the command and machine, are in
 benchmarks/README.md (section "Optimizer step").
 
     python benchmarks/optimizer_step.py [--model resnet20|resnet18|both]
-        [--repeats N] [--steps K] [--jit on|off|both] [--json PATH]
+        [--repeats N] [--steps K] [--jit on|off|both] [--pair-only]
+        [--json PATH]
 """
 
 import argparse
@@ -138,13 +139,20 @@ ADAM = "Adam(amsgrad=True)"
 SGD = "SGD (plain Keras)"
 
 
-def candidates():
-    """(label, factory) pairs: the Padam/Adam pair, then every registered
-    optimizer and plain Keras SGD as the baseline."""
+def candidates(pair_only=False):
+    """(label, factory) pairs: the Padam/Adam pair, then (unless `pair_only`)
+    every registered optimizer and plain Keras SGD as the baseline."""
     yield ADAM, lambda: keras.optimizers.Adam(0.001, epsilon=1e-8, amsgrad=True)
     yield "Padam()", lambda: Padam()
     yield "Padam(partial=1/16)", lambda: Padam(partial=1 / 16)
+    # The same TF graph as Adam(amsgrad=True): its ratio to Adam shows how
+    # much of a difference the machine's noise alone produces.
+    yield "Padam(partial=1/2) [control]", lambda: Padam(
+        partial=0.5, learning_rate=0.001
+    )
     yield SGD, lambda: keras.optimizers.SGD(0.1)
+    if pair_only:
+        return
     for name in list_optimizers():
         yield f'make_optimizer("{name}")', lambda name=name: make_optimizer(name)
 
@@ -172,6 +180,12 @@ def main():
         "--steps", type=int, default=None, help="updates per repeat"
     )
     parser.add_argument("--jit", choices=["on", "off", "both"], default="both")
+    parser.add_argument(
+        "--pair-only",
+        action="store_true",
+        help="time only Adam(amsgrad=True), the Padam variants and SGD "
+        "(quick; use many --repeats for a tight Padam/Adam ratio)",
+    )
     parser.add_argument("--json", default=None, help="also write results here")
     args = parser.parse_args()
 
@@ -201,7 +215,7 @@ def main():
             )
             updates = {
                 label: compiled_update(factory(), variables, grads, jit)
-                for label, factory in candidates()
+                for label, factory in candidates(args.pair_only)
             }
             wall, cpu = time_updates(updates, grads, args.repeats, steps)
             print(
@@ -220,7 +234,11 @@ def main():
                     "wall": paired_ratio(wall, label, ADAM),
                     "cpu": paired_ratio(cpu, label, ADAM),
                 }
-                for label in ("Padam()", "Padam(partial=1/16)")
+                for label in (
+                    "Padam()",
+                    "Padam(partial=1/16)",
+                    "Padam(partial=1/2) [control]",
+                )
             }
             for name, ratio in ratios.items():
                 print(

@@ -7,23 +7,29 @@ the training set-ups the project uses (.keras resume, mixed precision, XLA,
 MirroredStrategy).
 
 Which test catches each mistake seen in public ports of Padam
-(reference.md section 1); `test_reference_detects_port_mistakes` checks that
-the NumPy reference used by the trajectory test moves far beyond its tolerance
-under each mistake, so the trajectory test cannot pass with one of them:
+(reference.md section 1). Each row was checked by putting the mistake into
+padam.py / coupled_decay.py and running this file: the tests listed failed.
+`test_reference_detects_port_mistakes` also checks that the NumPy reference
+moves far beyond the trajectory test's tolerance under each mistake.
 
-| mistake                               | caught by                                  |
-|---------------------------------------|--------------------------------------------|
-| moment slots never written back       | test_two_steps_by_hand (step 2), trajectory |
-| exponent p instead of 2p              | test_two_steps_by_hand (step 1), trajectory |
-| bias correction applied twice         | test_two_steps_by_hand (step 1), trajectory |
-| AMSGrad max missing                   | test_two_steps_by_hand (step 2, element 1), |
-|                                       | trajectory (amsgrad=True cases)             |
-| eps added after the power             | test_two_steps_by_hand (element 2: tiny g), |
-|                                       | test_denominator_floor_is_eps_to_the_2p     |
-| weight decay accepted, ignored        | test_coupled_decay_step_by_hand,            |
-|                                       | trajectory (wd cases)                       |
-| amsgrad off by default                | test_defaults, test_two_steps_by_hand       |
-|                                       | (relies on the default)                     |
+| mistake                          | tests that fail with it                    |
+|----------------------------------|--------------------------------------------|
+| moment slots never written back  | two_steps_by_hand (step 2), trajectory_*,  |
+|                                  | half_partial_is_keras_amsgrad              |
+| exponent p instead of 2p         | two_steps_by_hand, coupled_decay_step_by_  |
+|                                  | hand, denominator_floor, trajectory_*,     |
+|                                  | half_partial, partial_power_equals_power   |
+| bias correction applied twice    | two_steps_by_hand, coupled_decay_step_by_  |
+|                                  | hand, denominator_floor, trajectory_*      |
+| AMSGrad max missing              | two_steps_by_hand (step 2, element 1),     |
+|                                  | trajectory_* (amsgrad cases), half_partial |
+| eps added after the power        | two_steps_by_hand (element 2, tiny g),     |
+|                                  | denominator_floor, trajectory_* (the quiet |
+|                                  | element)                                   |
+| weight decay accepted, ignored   | coupled_decay_step_by_hand, trajectory_*   |
+|                                  | (decay cases); test_coupled_decay.py       |
+| amsgrad off by default           | defaults, two_steps_by_hand (relies on the |
+|                                  | default), slots_are_created_in_build       |
 """
 
 import json

@@ -179,6 +179,9 @@ def test_grid_search_starts_at_the_defaults_and_can_tune_weight_decay(synthetic_
     assert config.weight_decay == best["weight_decay"]
 
 
+# Keras Tuner continues a Hyperband trial from the parent's weights with a new optimizer,
+# so Keras says it skips the saved optimizer variables.
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 def test_hyperband_continues_the_best_trial_with_more_epochs(synthetic_dir, tmp_path):
     # max_epochs 2, factor 2: two 1-epoch trials, then the better one trained to epoch 2.
     result = _search(synthetic_dir, tmp_path, "adam", tuner="hyperband", epochs=2, hyperband_factor=2, max_trials=3)
