@@ -126,8 +126,10 @@ def _fit(config, run_dir, export_dir, verbose, command):
     rows = [r for r in read_history(run_dir) if r["epoch"] <= start_epoch]
     with strategy.scope():
         if start_epoch:
-            import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut for loading)
             import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
+            from keras_resnet_opt.models import register_custom_layers
+
+            register_custom_layers()
 
             model = keras.saving.load_model(checkpoint_path(run_dir, start_epoch))
             optimizer = model.optimizer
