@@ -243,7 +243,8 @@ class HalfStep(keras.optimizers.Optimizer):
 def plugin_module(monkeypatch):
     module = types.ModuleType("my_optimizer_plugins.half")
     module.HalfStep = HalfStep
-    monkeypatch.setitem(sys.modules, "my_optimizer_plugins", types.ModuleType("my_optimizer_plugins"))
+    package = types.ModuleType("my_optimizer_plugins")
+    monkeypatch.setitem(sys.modules, "my_optimizer_plugins", package)
     monkeypatch.setitem(sys.modules, "my_optimizer_plugins.half", module)
     return module
 
@@ -273,7 +274,8 @@ def test_plugin_by_registered_name():
     @keras.saving.register_keras_serializable(package="registry_test")
     class DoubleStep(HalfStep):
         def update_step(self, gradient, variable, learning_rate):
-            self.assign_sub(variable, 2.0 * tf.cast(learning_rate, variable.dtype) * gradient)
+            lr = tf.cast(learning_rate, variable.dtype)
+            self.assign_sub(variable, 2.0 * lr * gradient)
 
     optimizer = make_optimizer("registry_test>DoubleStep", learning_rate=0.05)
     assert type(optimizer) is DoubleStep
