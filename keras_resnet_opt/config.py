@@ -10,7 +10,7 @@ import dataclasses
 import json
 from pathlib import Path
 
-from keras_resnet_opt.models.names import cifar_depth
+from keras_resnet_opt.model_names import cifar_depth
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

@@ -97,9 +97,7 @@ def test_two_local_workers_end_with_identical_weights(tmp_path, synthetic_dir):
     import keras
 
     import keras_resnet_opt.optimizers  # noqa: F401
-    from keras_resnet_opt.models import register_custom_layers
-
-    register_custom_layers()
+    import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut for loading)
 
     weights = [
         keras.saving.load_model(tmp_path / f"w{i}" / "smoke-resnet8-padam-s0" / "model.keras").get_weights()

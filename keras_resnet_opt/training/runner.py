@@ -127,9 +127,7 @@ def _fit(config, run_dir, export_dir, verbose, command):
     with strategy.scope():
         if start_epoch:
             import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
-            from keras_resnet_opt.models import register_custom_layers
-
-            register_custom_layers()
+            import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
 
             model = keras.saving.load_model(checkpoint_path(run_dir, start_epoch))
             optimizer = model.optimizer
