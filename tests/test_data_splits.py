@@ -53,3 +53,12 @@ def test_bad_split_sizes(synthetic_dir):
         load_cifar10(synthetic_dir, val_size=-1)
     with pytest.raises(DataError, match="hold out"):
         load_cifar10(synthetic_dir, val_size=10_000)
+
+
+def test_sides_smaller_than_the_class_count_fall_back_to_a_seeded_random_split():
+    y = _labels(100)
+    sub = stratified_subset(y, 95, seed=0)  # only 5 left over: cannot be stratified
+    assert len(sub) == 95 and len(set(sub)) == 95
+    np.testing.assert_array_equal(sub, stratified_subset(y, 95, seed=0))
+    kept, held = stratified_holdout(y, 3, seed=1)
+    assert len(held) == 3 and len(kept) == 97 and not set(kept) & set(held)

@@ -21,6 +21,12 @@ def stratified_holdout(labels, holdout_size, seed):
         return indices, indices[:0]
     if not 0 < holdout_size < len(labels):
         raise DataError(f"Cannot hold out {holdout_size} of {len(labels)} training images.")
+    classes = len(np.unique(labels))
+    if min(holdout_size, len(labels) - holdout_size) < classes:
+        # A side smaller than the number of classes cannot hold every class
+        # (sklearn refuses); fall back to a plain seeded random split.
+        held = np.random.default_rng(seed).choice(indices, holdout_size, replace=False)
+        return np.setdiff1d(indices, held), np.sort(held)
     kept, held = train_test_split(indices, test_size=holdout_size, stratify=labels, random_state=seed)
     return np.sort(kept), np.sort(held)
 
