@@ -40,7 +40,7 @@ def current_learning_rate(optimizer):
 class EpochRecorder(keras.callbacks.Callback):
     """Times each epoch's training steps and records the learning rate used."""
 
-    def __init__(self, steps_per_epoch, batch_size, num_examples):
+    def __init__(self, steps_per_epoch, num_examples):
         super().__init__()
         self.steps_per_epoch = steps_per_epoch
         self.num_examples = num_examples

@@ -144,7 +144,7 @@ def _fit(config, run_dir, export_dir, verbose, command):
     guard = DivergenceGuard()
     crash = os.environ.get(CRASH_ENV)
     callbacks = [
-        EpochRecorder(steps, config.batch_size, len(x_train)),
+        EpochRecorder(steps, len(x_train)),
         TestEvaluator(eval_dataset(*data.test, config.eval_batch_size)),
         guard,
         Checkpointer(run_dir, rows, guard, crash_after_epoch=int(crash) if crash else None),
