@@ -15,7 +15,6 @@ worker with index 0 holds the canonical run directory; the others write
 identical copies, since every worker ends with the same weights).
 """
 
-import json
 import os
 
 
@@ -40,11 +39,3 @@ def make_strategy(name="default"):
         return tf.distribute.MultiWorkerMirroredStrategy()
     raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored, multiworker")
 
-
-def is_chief():
-    """True on the worker that writes files (index 0, or the 'chief' task, or no cluster)."""
-    config = json.loads(os.environ.get("TF_CONFIG", "{}") or "{}")
-    task = config.get("task", {})
-    if not task:
-        return True
-    return task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0 and "chief" not in config.get("cluster", {}))

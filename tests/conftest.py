@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import socket  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -28,3 +29,10 @@ def synthetic_dir(tmp_path_factory):
     from keras_resnet_opt.data.synthetic import write_synthetic_cifar10
 
     return write_synthetic_cifar10(tmp_path_factory.mktemp("synthetic") / "cifar-10-batches-bin", "binary")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now (local cluster tests)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

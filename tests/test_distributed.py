@@ -3,7 +3,6 @@ same global batch, and two local workers under MultiWorkerMirroredStrategy end i
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -11,7 +10,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -59,12 +58,6 @@ def test_mirrored_equals_single_device(tmp_path, synthetic_dir):
         np.testing.assert_allclose(b[key], a[key], rtol=1e-3, atol=1e-4, err_msg=key)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.xfail(
     strict=True,
     reason="Keras 3.15's fit does not run under MultiWorkerMirroredStrategy (keras-team/keras#20585: "
@@ -72,7 +65,7 @@ def _free_port():
     "test starts failing, and must be un-marked, as soon as an upgrade fixes it.",
 )
 def test_two_local_workers_end_with_identical_weights(tmp_path, synthetic_dir):
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
     procs = []
     try:

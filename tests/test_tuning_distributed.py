@@ -6,7 +6,6 @@ synthetic data. Every process is bounded by a timeout and killed in `finally`.
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,17 +13,11 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import REPO
+from conftest import REPO, free_port
 
 TRIALS = 4
 CHIEF_TIMEOUT_S = 420  # 4 trials over 2 workers take about a minute on 2 busy cores
 WORKER_GRACE_S = 60
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow
@@ -38,7 +31,7 @@ def test_chief_and_two_workers_share_the_trials(tmp_path):
         "--optimizer", "adam", "--tuner", "random", "--max-trials", str(TRIALS), "--epochs", "1",
         "--preset", "smoke", "--data-dir", str(data_dir), "--directory", str(directory), "--quiet",
     ]
-    port = str(_free_port())
+    port = str(free_port())
     logs, procs = {}, {}
     try:
         for tuner_id in ("chief", "tuner0", "tuner1"):

@@ -126,12 +126,15 @@ class Checkpointer(keras.callbacks.Callback):
         row["epoch"] = epoch + 1
         row["epoch_time_s"] = time.perf_counter() - self._start
         self.rows.append(row)
-        if self.guard.diverged_at_epoch is None:
-            with atomic_path(checkpoint_path(self.run_dir, epoch + 1)) as tmp:
+        diverged = self.guard.diverged_at_epoch is not None
+        newest = checkpoint_path(self.run_dir, epoch + 1)
+        if not diverged:  # a NaN model is no checkpoint to resume from
+            with atomic_path(newest) as tmp:
                 self.model.save(tmp)
         write_history(self.run_dir, self.rows)
-        for old in (self.run_dir / CHECKPOINT_DIR).glob("epoch-*.keras"):
-            if old != checkpoint_path(self.run_dir, epoch + 1) and self.guard.diverged_at_epoch is None:
-                old.unlink(missing_ok=True)
+        if not diverged:
+            for old in (self.run_dir / CHECKPOINT_DIR).glob("epoch-*.keras"):
+                if old != newest:
+                    old.unlink(missing_ok=True)
         if self.crash_after_epoch is not None and epoch + 1 >= self.crash_after_epoch:
             os._exit(137)

@@ -18,6 +18,7 @@ run is the same computation as an uninterrupted one.
 """
 
 import dataclasses
+import json
 import os
 import shutil
 import time
@@ -31,10 +32,6 @@ CONFIG = "config.json"
 CRASH_ENV = "KERAS_RESNET_OPT_CRASH_AFTER_EPOCH"  # test hook: simulate kill -9 after an epoch
 
 
-class RunDiverged(RuntimeError):
-    """The loss became NaN or infinite; the history up to that point is kept."""
-
-
 @dataclasses.dataclass
 class RunResult:
     run_dir: Path
@@ -46,8 +43,6 @@ class RunResult:
 
 
 def read_manifest(run_dir):
-    import json
-
     path = Path(run_dir) / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
 
@@ -83,8 +78,6 @@ def train(config, output_dir="runs", saved_models_dir="saved_models", force=Fals
 
 def _claim_run_dir(run_dir, config):
     """Write config.json, or check that an unfinished run there has the same config."""
-    import json
-
     path = run_dir / CONFIG
     wanted = config.to_dict()
     if path.is_file():
