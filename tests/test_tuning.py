@@ -20,8 +20,11 @@ from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel
 from keras_resnet_opt.tuning.search import (
     TRIAL_COLUMNS,
     SearchDefinitionChanged,
+    check_definition,
     distributed_role,
     run_search,
+    search_definition,
+    trial_strategy,
 )
 from keras_resnet_opt.tuning.spaces import LR_SPAN, PARTIAL_GRID, grid_learning_rates, search_space
 
@@ -72,6 +75,33 @@ def test_unknown_optimizer_and_tuner_are_clear_errors(tmp_path):
         run_search("adam", tuner="tpe", directory=tmp_path)
 
 
+def test_unknown_strategy_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(ValueError, match="Valid strategies: default, mirrored, multiworker"):
+        run_search("adam", strategy="horovod", directory=tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["--optimizer", "adam", "--strategy", "horovod", "--directory", str(tmp_path)])
+    assert info.value.code == 2
+    assert "invalid choice: 'horovod'" in capsys.readouterr().err
+
+
+def test_default_strategy_and_a_chief_create_no_strategy():  # mirrored: test_tuning_distributed.py
+    # The chief serves the oracle and never trains: a strategy there would only take the workers' GPUs.
+    assert trial_strategy("default") is None
+    assert trial_strategy("mirrored", role="chief") is None
+
+
+def test_strategy_does_not_define_a_search_and_old_definitions_resume(tmp_path):
+    space = search_space("adam")
+    single = search_definition(make_config("smoke", optimizer="adam"), space, "random")
+    mirrored = search_definition(make_config("smoke", optimizer="adam", strategy="mirrored"), space, "random")
+    assert single == mirrored and "strategy" not in single["run"]
+    # A project written when the strategy was still part of the definition resumes.
+    old = json.loads(json.dumps(single))
+    old["run"]["strategy"] = "default"
+    (tmp_path / "search_definition.json").write_text(json.dumps(old))
+    check_definition(tmp_path, mirrored)
+
+
 def test_cli_reports_bad_settings_without_traceback(tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         main(["--optimizer", "adam", "--tuner", "tpe", "--directory", str(tmp_path)])
@@ -120,6 +150,7 @@ def test_random_search_cli_writes_hparams_that_train_py_reads(synthetic_dir, tmp
     table = pd.read_csv(output.parent / "trials.csv", dtype={"trial_id": str})
     assert list(table.columns) == list(TRIAL_COLUMNS)
     assert list(table["trial_id"]) == ["0", "1"] and set(table["status"]) == {"completed"}
+    assert list(table["replicas"]) == [1, 1]  # no --strategy: one device
     assert table["val_accuracy"].between(0, 1).all()
     top = table.loc[table["val_accuracy"].idxmax()]
     assert json.loads(output.read_text())["searches"]["padam"]["val_accuracy"] == pytest.approx(top["val_accuracy"])

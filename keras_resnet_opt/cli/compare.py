@@ -5,7 +5,7 @@ import shlex
 import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
-from keras_resnet_opt.config import preset_names
+from keras_resnet_opt.config import STRATEGIES, preset_names
 from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, plan_cells, run_study, write_study_file
 
 
@@ -21,13 +21,22 @@ def build_parser():
     p.add_argument("--partial", dest="partial_sweep", type=_floats, default=[], help="Padam p sweep, e.g. 0.0625,0.125,0.25,0.5")
     p.add_argument("--sweep-seed", type=int, default=0)
     p.add_argument("--hparams", help="tuned hyperparameters JSON from tuning/search.py")
-    p.add_argument("--workers", type=int, default=1, help="runs at once (separate processes)")
+    p.add_argument(
+        "--workers", type=int, default=1,
+        help="runs per GPU, or runs at once on a CPU-only machine (default: 1). Each run is its own process, "
+        "pinned to one GPU with CUDA_VISIBLE_DEVICES (set it yourself to use only some GPUs); on a CPU every "
+        "run already uses all cores, so K > 1 there shares them rather than adding speed",
+    )
     p.add_argument("--study-dir", required=True, help="e.g. results/cpu-quick")
     p.add_argument("--data-dir")
     p.add_argument("--model")
     p.add_argument("--epochs", type=int)
     p.add_argument("--train-subset", type=int)
-    p.add_argument("--strategy")
+    p.add_argument(
+        "--strategy", choices=STRATEGIES,
+        help="tf.distribute strategy of each run, as scripts/train.py; with mirrored or multiworker the runs "
+        "are not pinned to one GPU (each spans every visible GPU), and --workers is the number of runs at once",
+    )
     p.add_argument("--saved-models-dir", default="saved_models")
     p.add_argument("--target-accuracy", type=float, help="for epochs/seconds-to-target in the report")
     p.add_argument("--no-report", action="store_true")
@@ -57,6 +66,8 @@ def main(argv=None):
         fail(f"Unknown optimizer(s) {unknown}. Valid optimizers: {', '.join(list_optimizers())}")
     if args.seeds < 1:
         fail(f"--seeds must be >= 1. Received: {args.seeds}")
+    if args.workers < 1:
+        fail(f"--workers must be >= 1 (runs per GPU, or runs at once on a CPU). Received: {args.workers}")
     if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
         fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
     seeds = list(range(args.seeds))
@@ -68,7 +79,9 @@ def main(argv=None):
             partial_sweep=args.partial_sweep, data_dir=args.data_dir,
             command=shlex.join(["python", "scripts/compare.py", *argv]),
         )
-        codes = run_study(args.study_dir, cells, common, args.workers, args.saved_models_dir)
+        # A replicated run wants every GPU, so only default-strategy runs are pinned to one.
+        pin = args.strategy in (None, "default")
+        codes = run_study(args.study_dir, cells, common, args.workers, args.saved_models_dir, gpus=None if pin else [])
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     failed = {name: code for name, code in codes.items() if code not in (0, 3)}

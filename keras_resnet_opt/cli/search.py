@@ -4,7 +4,7 @@ import argparse
 import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
-from keras_resnet_opt.config import preset_names
+from keras_resnet_opt.config import STRATEGIES, preset_names
 
 EXIT_NO_COMPLETED_TRIAL = 1
 
@@ -32,6 +32,13 @@ def build_parser():
     p.add_argument("--tune-weight-decay", action="store_true", help="also search the weight decay (log scale around the default)")
     p.add_argument("--hyperband-factor", type=int, default=3, help="hyperband's reduction factor (default: 3)")
     p.add_argument("--initial-points", type=int, help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)")
+    p.add_argument(
+        "--strategy", default="default", choices=STRATEGIES,
+        help="tf.distribute strategy each trial trains under, as scripts/train.py: mirrored spreads one trial over "
+        "this machine's GPUs, multiworker over the hosts in TF_CONFIG (default: default, one device). Not Keras "
+        "Tuner's distributed mode (KERASTUNER_* variables), which runs different trials in parallel processes; "
+        "the two combine (docs/tuning.md)",
+    )
     p.add_argument("--quiet", action="store_true", help="no trial display or progress bars")
     return p
 
@@ -68,6 +75,7 @@ def main(argv=None):
             tune_weight_decay=args.tune_weight_decay,
             hyperband_factor=args.hyperband_factor,
             initial_points=args.initial_points,
+            strategy=args.strategy,
             verbose=0 if args.quiet else 1,
         )
     except (ValueError, FileNotFoundError) as e:  # DataError and SearchDefinitionChanged are ValueErrors

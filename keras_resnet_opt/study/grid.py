@@ -1,15 +1,17 @@
 """The study grid: optimizer x seed (plus an optional Padam p sweep), run as resumable runs.
 
 Each cell is an ordinary ``scripts/train.py`` run in its own process (so K of
-them can share a machine, and one crash cannot take the others down), with
-its run directory under ``STUDY/runs/``. A cell whose ``manifest.json`` exists
-is finished and skipped without starting a process, so rerunning an
-interrupted study only does what is missing.
+them can share each GPU, and one crash cannot take the others down), with
+its run directory under ``STUDY/runs/`` and its output in ``STUDY/logs/``. A
+cell whose ``manifest.json`` exists is finished and skipped without starting
+a process, so rerunning an interrupted study only does what is missing.
 """
 
 import concurrent.futures
 import dataclasses
 import os
+import queue
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +52,77 @@ def cell_run_name(cell, common_args):
     return config_from_args(args).resolved_run_name()
 
 
-def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_models", log=print):
-    """Run every unfinished cell; returns ``{run_name: exit_code}`` (0 for skipped)."""
+def visible_gpus(environ=None):
+    """The GPUs runs can be pinned to, as ``CUDA_VISIBLE_DEVICES`` values.
+
+    The user's ``CUDA_VISIBLE_DEVICES`` wins, so a study can be confined to
+    some GPUs: its entries in order (ordinals or UUIDs), cut at the first
+    negative one as CUDA does; "" or "-1" means no GPU. Otherwise TensorFlow's
+    physical GPUs, as ordinals ``0..G-1``. TensorFlow is asked in this process
+    rather than in a probe subprocess: ``scripts/compare.py`` has already
+    imported it (the optimizer registry loads Keras), listing physical devices
+    does not initialise them (no CUDA context, no GPU memory held here), and
+    every run is a fresh process, so the runs inherit nothing from it.
+    """
+    environ = os.environ if environ is None else environ
+    value = environ.get("CUDA_VISIBLE_DEVICES")
+    if value is not None:
+        gpus = []
+        for entry in (e.strip() for e in value.split(",")):
+            if not entry or entry.startswith("-"):
+                break
+            gpus.append(entry)
+        return gpus
+    import tensorflow as tf
+
+    return [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
+
+
+def placement_slots(gpus, workers):
+    """One entry per run that may go at once: each GPU id ``workers`` times, or, on a
+    CPU-only machine, ``workers`` times None.
+
+    The GPUs are interleaved (0, 1, 0, 1, ...) so the first runs spread over every
+    GPU before any GPU takes a second one.
+
+    Raises:
+        ValueError: ``workers`` is below 1.
+    """
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1 (runs per GPU, or runs at once on a CPU). Received: {workers}")
+    if not gpus:
+        return [None] * workers
+    return [gpu for _ in range(workers) for gpu in gpus]
+
+
+def launch_run(command, env, log_path):
+    """Run one training process to its end, its output appended to ``log_path``; its exit code."""
+    with open(log_path, "a") as out:
+        return subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env)
+
+
+def _where(gpu):
+    return "CPU" if gpu is None else f"GPU {gpu}"
+
+
+def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_models", log=print, gpus=None,
+              launch=launch_run):
+    """Run every unfinished cell; returns ``{run_name: exit_code}`` (0 for skipped).
+
+    With G visible GPUs, ``workers`` runs share each GPU (K x G at once), each
+    process seeing only its GPU through ``CUDA_VISIBLE_DEVICES`` and growing its
+    memory as needed, so small ResNets can fill a large device. A run gives its
+    place back when it ends, and the next waiting cell takes it. With no GPU,
+    ``workers`` runs go at once on the CPU; each TensorFlow process already
+    uses every core, so there K > 1 shares the cores rather than adding speed
+    (on the 2-core machine here it gives no speed-up).
+
+    Args:
+        gpus: GPU ids to place runs on; None = `visible_gpus()`. [] = pin
+            nothing (a CPU-only machine, or runs that span every GPU).
+        launch: ``launch(command, env, log_path) -> exit code``, which runs
+            one cell's process; tests pass a fake one.
+    """
     study_dir = Path(study_dir)
     runs_dir = study_dir / "runs"
     logs_dir = study_dir / "logs"
@@ -69,18 +140,36 @@ def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_
             codes[name] = 0
         else:
             todo.append((name, cell))
+    if not todo:
+        return codes  # a finished study asks for no GPU
+    gpus = visible_gpus() if gpus is None else list(gpus)
+    slots = placement_slots(gpus, workers)
+    if gpus:
+        log(f"placing up to {workers} run(s) on each of GPU {', '.join(gpus)} ({len(slots)} at once)")
+    else:
+        log(f"not pinned to a GPU: {workers} run(s) at once")
+    free = queue.SimpleQueue()
+    for slot in slots:
+        free.put(slot)
 
-    def launch(item):
+    def run_cell(item):
         name, cell = item
         command = [sys.executable, "-m", "keras_resnet_opt.cli.train", *base, *cell.train_args()]
-        log(f"start: {name}")
-        with open(logs_dir / f"{name}.log", "a") as out:
-            code = subprocess.call(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-        log(f"{'done' if code == 0 else f'exit {code}'}: {name}")
+        gpu = free.get()  # never waits: the pool has one thread per slot
+        try:
+            run_env = env if gpu is None else {**env, "CUDA_VISIBLE_DEVICES": gpu}
+            log_path = logs_dir / f"{name}.log"
+            with open(log_path, "a") as out:
+                out.write(f"# {_where(gpu)}: {shlex.join(command)}\n")
+            log(f"start: {name} on {_where(gpu)}")
+            code = launch(command, run_env, log_path)
+            log(f"{'done' if code == 0 else f'exit {code}'}: {name} (on {_where(gpu)})")
+        finally:
+            free.put(gpu)
         return name, code
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for name, code in pool.map(launch, todo):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(slots)) as pool:
+        for name, code in pool.map(run_cell, todo):
             codes[name] = code
     return codes
 

@@ -12,6 +12,12 @@ split. The test split is dropped as soon as the data is loaded
 
 Every trial starts from the same initial weights and sees the same batches
 (both from ``config.seed``), so trials differ only in their hyperparameters.
+
+Under a tf.distribute strategy (``config.strategy`` not "default"; the tuner
+enters the strategy's scope around `build`) the model gets synchronised
+BatchNorm, through the same ``build_run_model`` as a training run, and the
+batch size stays the global batch: each replica's BatchNorm sees the whole
+batch, so a replicated trial computes what a single-device trial would.
 """
 
 import dataclasses
@@ -97,7 +103,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         # Same seed for every trial: identical initial weights, so only the
         # hyperparameters differ between trials.
         environment.configure_run(config.seed, config.precision, config.deterministic)
-        model = build_run_model(config)
+        model = build_run_model(config)  # synchronised BatchNorm when config.strategy is not "default"
         model.compile(
             optimizer=build_run_optimizer(config, self.steps_per_epoch),
             loss="sparse_categorical_crossentropy",

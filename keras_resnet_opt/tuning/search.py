@@ -14,10 +14,19 @@ again. ``overwrite=True`` deletes the project first. The search definition
 ``search_definition.json``; starting with a different one raises
 `SearchDefinitionChanged` instead of mixing trials of two searches.
 
-Distributed: with ``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT`` and
-``KERASTUNER_TUNER_ID`` set, the process whose id contains "chief" serves
-the oracle and writes the outputs; the others ("tuner0", "tuner1", ...) run
-trials (docs/tuning.md).
+Distributed, two independent ways (docs/tuning.md), which combine:
+
+- Keras Tuner's distributed mode runs *different trials in parallel
+  processes*: with ``KERASTUNER_ORACLE_IP``, ``KERASTUNER_ORACLE_PORT`` and
+  ``KERASTUNER_TUNER_ID`` set, the process whose id contains "chief" serves
+  the oracle and writes the outputs; the others ("tuner0", "tuner1", ...) run
+  trials.
+- ``strategy`` ("mirrored", "multiworker") spreads *each trial over several
+  devices* with tf.distribute, exactly as ``scripts/train.py --strategy``:
+  the tuner builds and trains every trial's model under the strategy, with
+  synchronised BatchNorm and the configured batch size as the global batch, so a
+  trial computes what it would on one device. Each trial records the replicas
+  it trained over (``replicas`` in ``trials.csv``).
 
 Outputs (chief or single process), merged with those of earlier searches of
 other optimizers at the same paths:
@@ -41,7 +50,7 @@ import keras_tuner
 import pandas as pd
 
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.config import make_config
+from keras_resnet_opt.config import STRATEGIES, make_config
 from keras_resnet_opt.optimizers.registry import list_optimizers
 from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, load_search_data
 from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY, search_space
@@ -51,15 +60,19 @@ DEFAULT_DIRECTORY = "tuning/runs"
 BEST_HPARAMS = "best_hparams.json"
 TRIALS_CSV = "trials.csv"
 DEFINITION = "search_definition.json"
-RAN_BY = "ran_by.json"  # in each trial directory: which tuner process ran it
+RAN_BY = "ran_by.json"  # in each trial directory: which tuner process ran it, over how many replicas
 TRIAL_COLUMNS = (
     "optimizer", "trial_id", "learning_rate", "partial", "weight_decay", "val_accuracy", "status", "epochs", "tuner_id",
+    "replicas",
 )
 # Keras Tuner reads seed 0 as "draw a random seed", so the tuner's seed is the
 # search seed + 1: reproducible, and the same for every optimizer.
 ORACLE_SEED_OFFSET = 1
-# Config fields that do not change what a search computes.
-_NOT_DEFINING = ("data_dir", "run_name")
+# Config fields that do not change what a search computes. The strategy is one:
+# with synchronised BatchNorm and the same global batch a trial computes the same
+# on one device or several, so a search may be resumed on other hardware, and
+# distributed workers may differ from the chief.
+_NOT_DEFINING = ("data_dir", "run_name", "strategy")
 
 ENV_TUNER_ID = "KERASTUNER_TUNER_ID"
 ENV_ORACLE_IP = "KERASTUNER_ORACLE_IP"
@@ -123,15 +136,21 @@ def search_definition(config, space, tuner, grid=False, tuner_options=None):
 
     The number of trials is not part of it, so a search can be extended.
     """
-    run = {k: v for k, v in config.to_dict().items() if k not in _NOT_DEFINING}
     definition = {
         "space": space.to_dict(grid=grid),
         "tuner": tuner,
         "tuner_options": dict(tuner_options or {}),
         "objective": OBJECTIVE,
-        "run": run,
+        "run": config.to_dict(),
     }
-    return json.loads(json.dumps(definition))  # tuples -> lists, as read back
+    return _defining(json.loads(json.dumps(definition)))  # tuples -> lists, as read back
+
+
+def _defining(definition):
+    """``definition`` without the run fields in `_NOT_DEFINING` (also dropped from
+    definitions stored before a field joined that list, so they still resume)."""
+    run = {k: v for k, v in definition.get("run", {}).items() if k not in _NOT_DEFINING}
+    return {**definition, "run": run}
 
 
 def _changed_keys(old, new, prefix=""):
@@ -156,7 +175,7 @@ def check_definition(project_dir, definition, write=True):
     path = project_dir / DEFINITION
     hint = "Rerun with the original settings to resume it, pass --overwrite to discard it, or choose another --directory."
     if path.is_file():
-        stored = json.loads(path.read_text())
+        stored = _defining(json.loads(path.read_text()))
         changed = _changed_keys(stored, definition)
         if changed:
             raise SearchDefinitionChanged(
@@ -173,12 +192,24 @@ def check_definition(project_dir, definition, write=True):
 
 
 class _RecordsTunerId:
-    """Writes ``ran_by.json`` (tuner id, host) into each trial's directory as it starts."""
+    """Writes ``ran_by.json`` into each trial's directory: the tuner id and host as
+    the trial starts, and once it has trained, the replicas its model trained over
+    (read from the trained model, so it shows the strategy really applied)."""
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         write_json(Path(self.get_trial_dir(trial.trial_id)) / RAN_BY,
                    {"tuner_id": self.tuner_id, "host": socket.gethostname()})
+
+    def run_trial(self, trial, *args, **kwargs):
+        histories = super().run_trial(trial, *args, **kwargs)
+        trained = [h.model for h in histories if getattr(h, "model", None) is not None]
+        if trained:
+            path = Path(self.get_trial_dir(trial.trial_id)) / RAN_BY
+            record = json.loads(path.read_text()) if path.is_file() else {}
+            record["replicas"] = int(trained[-1].distribute_strategy.num_replicas_in_sync)
+            write_json(path, record)
+        return histories
 
 
 class _RandomSearch(_RecordsTunerId, keras_tuner.RandomSearch):
@@ -198,14 +229,17 @@ class _GridSearch(_RecordsTunerId, keras_tuner.GridSearch):
 
 
 def make_tuner(kind, hypermodel, directory, project_name, max_trials, epochs, seed, hyperband_factor=3,
-               initial_points=None):
+               initial_points=None, distribution_strategy=None):
     """A Keras Tuner tuner of ``kind`` (one of `TUNERS`) maximising validation accuracy.
 
     ``max_trials`` caps every kind, Hyperband included (its brackets up to
-    ``epochs`` with ``hyperband_factor`` are cut off there).
+    ``epochs`` with ``hyperband_factor`` are cut off there). With a
+    ``distribution_strategy`` (a tf.distribute strategy) the tuner builds and
+    trains every trial's model under it.
     """
     common = dict(
         hypermodel=hypermodel,
+        distribution_strategy=distribution_strategy,
         objective=keras_tuner.Objective(OBJECTIVE, direction="max"),
         directory=str(directory),
         project_name=project_name,
@@ -226,6 +260,19 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials, epochs, se
     raise ValueError(f"Unknown tuner {kind!r}. Valid tuners: {', '.join(TUNERS)}")
 
 
+def trial_strategy(name, role=None):
+    """The tf.distribute strategy trials train under, or None for the default one.
+
+    None too on a distributed chief, which serves the oracle and never trains:
+    creating a strategy there would take the GPUs the workers need.
+    """
+    if name == "default" or role == CHIEF:
+        return None
+    from keras_resnet_opt.distribute import make_strategy
+
+    return make_strategy(name)
+
+
 def _float_or_none(value):
     return None if value is None else float(value)
 
@@ -238,6 +285,7 @@ def trials_table(tuner, optimizer, epochs):
         trial = oracle.trials[trial_id]
         values = trial.hyperparameters.values
         ran_by = Path(tuner.project_dir) / f"trial_{trial_id}" / RAN_BY
+        record = json.loads(ran_by.read_text()) if ran_by.is_file() else {}
         completed = trial.status == keras_tuner.engine.trial.TrialStatus.COMPLETED
         rows.append({
             "optimizer": optimizer,
@@ -248,7 +296,8 @@ def trials_table(tuner, optimizer, epochs):
             "val_accuracy": _float_or_none(trial.score) if completed else None,
             "status": str(trial.status).lower(),
             "epochs": int(values.get("tuner/epochs", epochs)),
-            "tuner_id": json.loads(ran_by.read_text())["tuner_id"] if ran_by.is_file() else None,
+            "tuner_id": record.get("tuner_id"),
+            "replicas": record.get("replicas"),
         })
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
@@ -290,6 +339,7 @@ def run_search(
     tune_weight_decay=False,
     hyperband_factor=3,
     initial_points=None,
+    strategy="default",
     verbose=0,
 ):
     """Search the hyperparameters of one optimizer, or of all with equal budgets.
@@ -313,6 +363,12 @@ def run_search(
         hyperband_factor: Hyperband's reduction factor. Defaults to 3.
         initial_points: random trials before Bayesian optimisation starts;
             None = Keras Tuner's default (3 per hyperparameter).
+        strategy: one of ``config.STRATEGIES``: the tf.distribute strategy
+            each trial trains under, as ``scripts/train.py --strategy``
+            ("mirrored": this machine's GPUs or logical CPUs; "multiworker":
+            the hosts in ``TF_CONFIG``). Not Keras Tuner's distributed mode,
+            which runs different trials in parallel processes. Defaults to
+            "default" (one device).
         verbose: 0 silent, 1 Keras Tuner's trial display and progress bars.
 
     Returns:
@@ -330,6 +386,8 @@ def run_search(
         raise ValueError(f"`epochs` must be >= 1. Received: epochs={epochs}")
     if tuner == "hyperband" and hyperband_factor < 2:
         raise ValueError(f"`hyperband_factor` must be >= 2. Received: hyperband_factor={hyperband_factor}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {strategy!r}. Valid strategies: {', '.join(STRATEGIES)}")
     optimizers = resolve_optimizers(optimizer)
     role = distributed_role()
     if role is not None and len(optimizers) > 1:
@@ -346,9 +404,10 @@ def run_search(
 
     configs = {
         name: make_config(preset, optimizer=name, epochs=epochs, data_dir=data_dir, train_subset=train_subset,
-                          val_size=val_size, seed=seed)
+                          val_size=val_size, seed=seed, strategy=strategy)
         for name in optimizers
     }
+    distribution = trial_strategy(strategy, role)
     spaces = {name: search_space(name, tune_weight_decay) for name in optimizers}
     data_cache = {}
 
@@ -367,7 +426,7 @@ def run_search(
         check_definition(project_dir, definition, write=role != WORKER)
         hypermodel = ResNetHyperModel(config, space, data, grid=grid)
         kt_tuner = make_tuner(tuner, hypermodel, directory, name, max_trials, config.epochs, config.seed,
-                              hyperband_factor, initial_points)
+                              hyperband_factor, initial_points, distribution)
         kt_tuner.search(verbose=verbose)
         if role == WORKER:
             continue
@@ -389,6 +448,7 @@ def run_search(
             "train_subset": config.train_subset,
             "val_size": config.val_size,
             "seed": config.seed,
+            "strategy": strategy,
             "space": space.to_dict(grid=grid),
             "data_source": data().source,
             "project_dir": str(project_dir),

@@ -1,0 +1,164 @@
+"""The study grid's launcher: K runs per GPU, each pinned with CUDA_VISIBLE_DEVICES.
+
+No training here: a fake launcher stands in for the training processes and
+fake GPU lists stand in for the devices, so the placement is checked on any
+machine in a fraction of a second.
+"""
+
+import collections
+import json
+import sys
+import threading
+import time
+
+import pytest
+
+from keras_resnet_opt.cli.compare import main as compare_main
+from keras_resnet_opt.study.grid import (
+    cell_run_name,
+    launch_run,
+    placement_slots,
+    plan_cells,
+    run_study,
+    visible_gpus,
+)
+
+COMMON = ["--preset", "smoke"]
+
+
+class FakeLauncher:
+    """Records each launch's GPU and how many runs shared each GPU at once."""
+
+    def __init__(self, seconds=0.05, codes=None):
+        self.seconds = seconds
+        self.codes = codes or {}
+        self.lock = threading.Lock()
+        self.running = collections.Counter()
+        self.peak = collections.Counter()
+        self.peak_total = 0
+        self.launched = []  # (optimizer, seed, CUDA_VISIBLE_DEVICES or None)
+
+    def __call__(self, command, env, log_path):
+        gpu = env.get("CUDA_VISIBLE_DEVICES")
+        optimizer = command[command.index("--optimizer") + 1]
+        seed = int(command[command.index("--seed") + 1])
+        with self.lock:
+            self.launched.append((optimizer, seed, gpu))
+            self.running[gpu] += 1
+            self.peak[gpu] = max(self.peak[gpu], self.running[gpu])
+            self.peak_total = max(self.peak_total, sum(self.running.values()))
+        time.sleep(self.seconds)
+        with self.lock:
+            self.running[gpu] -= 1
+        return self.codes.get((optimizer, seed), 0)
+
+
+def _study(tmp_path, launcher, gpus, workers, optimizers=("sgd", "adam", "padam"), seeds=(0, 1, 2), **kwargs):
+    cells = plan_cells(list(optimizers), list(seeds))
+    lines = []
+    codes = run_study(tmp_path / "study", cells, COMMON, workers=workers, gpus=gpus, launch=launcher,
+                      log=lines.append, **kwargs)
+    return cells, codes, lines
+
+
+def test_visible_gpus_honours_cuda_visible_devices():
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "2,3"}) == ["2", "3"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": " 1 , 0 "}) == ["1", "0"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "GPU-8f2e,GPU-11aa"}) == ["GPU-8f2e", "GPU-11aa"]
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "-1"}) == []
+    assert visible_gpus({"CUDA_VISIBLE_DEVICES": "0,-1,2"}) == ["0"]  # CUDA stops at the first invalid id
+
+
+def test_visible_gpus_asks_tensorflow_when_the_user_set_nothing():
+    import tensorflow as tf
+
+    expected = [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
+    assert visible_gpus({}) == expected
+
+
+def test_slots_are_k_per_gpu_interleaved_or_k_on_the_cpu():
+    assert placement_slots(["0", "1"], 2) == ["0", "1", "0", "1"]
+    assert placement_slots(["3"], 3) == ["3", "3", "3"]
+    assert placement_slots([], 2) == [None, None]
+    with pytest.raises(ValueError, match="--workers must be >= 1"):
+        placement_slots(["0"], 0)
+
+
+def test_two_runs_per_gpu_on_two_gpus(tmp_path):
+    launcher = FakeLauncher()
+    cells, codes, lines = _study(tmp_path, launcher, gpus=["0", "1"], workers=2)
+
+    assert sorted((o, s) for o, s, _ in launcher.launched) == sorted((c.optimizer, c.seed) for c in cells)
+    assert codes == {cell_run_name(c, COMMON): 0 for c in cells}
+    assert {gpu for _, _, gpu in launcher.launched} == {"0", "1"}  # every run pinned, both GPUs used
+    assert max(launcher.peak.values()) <= 2
+    assert launcher.peak_total <= 4
+    assert any("on each of GPU 0, 1 (4 at once)" in line for line in lines)
+    starts = [line for line in lines if line.startswith("start:")]
+    assert len(starts) == len(cells) and all(line.endswith(("on GPU 0", "on GPU 1")) for line in starts)
+    name = cell_run_name(cells[0], COMMON)
+    header = (tmp_path / "study" / "logs" / f"{name}.log").read_text().splitlines()[0]
+    assert header.startswith("# GPU ") and "keras_resnet_opt.cli.train" in header
+
+
+def test_a_gpu_freed_by_a_finished_run_takes_the_next_cell(tmp_path):
+    # One slot per GPU and 6 cells: each GPU runs cells one after the other, never two at once.
+    launcher = FakeLauncher()
+    _study(tmp_path, launcher, gpus=["0", "1"], workers=1, seeds=(0, 1))
+    assert len(launcher.launched) == 6
+    assert dict(launcher.peak) == {"0": 1, "1": 1}
+
+
+def test_cpu_only_runs_k_at_once_without_pinning(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    launcher = FakeLauncher()
+    cells, codes, lines = _study(tmp_path, launcher, gpus=[], workers=2, seeds=(0,))
+    assert len(launcher.launched) == len(cells) == 3
+    assert {gpu for _, _, gpu in launcher.launched} == {None}
+    assert launcher.peak_total <= 2
+    assert "not pinned to a GPU: 2 run(s) at once" in lines
+
+
+def test_finished_cells_are_skipped_and_exit_codes_returned(tmp_path):
+    cells = plan_cells(["sgd", "adam"], [0])
+    done = cell_run_name(cells[0], COMMON)
+    (tmp_path / "study" / "runs" / done).mkdir(parents=True)
+    (tmp_path / "study" / "runs" / done / "manifest.json").write_text(json.dumps({"status": "finished"}))
+    launcher = FakeLauncher(codes={("adam", 0): 3})
+    lines = []
+    codes = run_study(tmp_path / "study", cells, COMMON, workers=2, gpus=["0"], launch=launcher, log=lines.append)
+    assert launcher.launched == [("adam", 0, "0")]
+    assert codes == {done: 0, cell_run_name(cells[1], COMMON): 3}
+    assert f"skip (finished): {done}" in lines
+    assert any(line.startswith("exit 3:") and line.endswith("(on GPU 0)") for line in lines)
+
+
+def test_default_launcher_appends_output_to_the_log(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text("# header\n")
+    code = launch_run([sys.executable, "-c", "import os; print(os.environ['MARK']); raise SystemExit(3)"],
+                      {"MARK": "pinned"}, log)
+    assert code == 3
+    assert log.read_text() == "# header\npinned\n"
+
+
+def test_compare_cli_refuses_zero_workers(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        compare_main(["--preset", "smoke", "--optimizers", "sgd", "--seeds", "1", "--workers", "0",
+                      "--study-dir", str(tmp_path / "study"), "--no-report"])
+    assert info.value.code == 2
+    assert "--workers must be >= 1" in capsys.readouterr().err
+
+
+def test_a_finished_study_starts_nothing_and_asks_for_no_gpu(tmp_path, monkeypatch):
+    from keras_resnet_opt.study import grid
+
+    cells = plan_cells(["sgd"], [0])
+    done = tmp_path / "study" / "runs" / cell_run_name(cells[0], COMMON)
+    done.mkdir(parents=True)
+    (done / "manifest.json").write_text("{}")
+    monkeypatch.setattr(grid, "visible_gpus", lambda: pytest.fail("asked for GPUs with nothing to run"))
+    launcher = FakeLauncher()
+    assert run_study(tmp_path / "study", cells, COMMON, launch=launcher, log=lambda line: None) == {done.name: 0}
+    assert launcher.launched == []
