@@ -16,6 +16,12 @@ is recorded per epoch as ``test_eval_time_s``).
 
 With ``--torch`` (needs the optional ``bench`` extra: ``pip install torch==2.13.0``)
 the same ResNet-20 in plain PyTorch is timed too, as a second reference.
+
+With ``--bare-only`` only the bare ``model.fit`` (and PyTorch) are timed. That
+is how the Keras backend lever is measured: ``KERAS_BACKEND=torch python
+benchmarks/throughput.py --bare-only --torch`` times Keras on the PyTorch
+backend against plain PyTorch in one process. The full path needs the
+TensorFlow backend (tf.data, and the SavedModel export every run ends with).
 """
 
 import argparse
@@ -125,8 +131,10 @@ def main():
     p.add_argument("--jit", action="store_true")
     p.add_argument("--torch", action="store_true")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--bare-only", action="store_true", help="skip the full path (e.g. under KERAS_BACKEND=torch)")
     args = p.parse_args()
 
+    import keras
     import numpy as np
 
     from keras_resnet_opt import environment
@@ -134,28 +142,32 @@ def main():
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        per_batch = -(-args.images // 5)
-        data_dir = write_synthetic_cifar10(os.path.join(tmp, "data"), "binary", train_per_batch=per_batch, test_size=200)
+        if not args.bare_only:
+            per_batch = -(-args.images // 5)
+            data_dir = write_synthetic_cifar10(os.path.join(tmp, "data"), "binary", train_per_batch=per_batch, test_size=200)
         x, y = synthetic_arrays(args.images)
         x = x.astype(np.float32)
         for model_name in args.models.split(","):
             full, bare = [], []
             for r in range(args.repeats):
                 bare.append(bare_keras_rate(model_name, x, y, args.epochs, args.batch_size, args.precision, args.jit))
-                full.append(full_path_rate(model_name, str(data_dir), args.images, args.epochs, args.batch_size,
-                                           args.precision, args.jit, tmp, f"{model_name}-{r}"))
+                if not args.bare_only:
+                    full.append(full_path_rate(model_name, str(data_dir), args.images, args.epochs, args.batch_size,
+                                               args.precision, args.jit, tmp, f"{model_name}-{r}"))
             row = {
                 "model": model_name,
-                "full_path_images_per_s": round(statistics.median(full), 1),
                 "bare_keras_images_per_s": round(statistics.median(bare), 1),
-                "ratio_full_over_bare": round(statistics.median(full) / statistics.median(bare), 3),
-                "full_runs": [round(v, 1) for v in full],
                 "bare_runs": [round(v, 1) for v in bare],
             }
+            if full:
+                row["full_path_images_per_s"] = round(statistics.median(full), 1)
+                row["ratio_full_over_bare"] = round(statistics.median(full) / statistics.median(bare), 3)
+                row["full_runs"] = [round(v, 1) for v in full]
             if args.torch and model_name == "resnet20":
                 row["torch_images_per_s"] = round(statistics.median(torch_rate(args.images, args.batch_size) for _ in range(args.repeats)), 1)
             results.append(row)
-    summary = {"precision": args.precision, "jit": args.jit, "batch_size": args.batch_size,
+    summary = {"keras_backend": keras.backend.backend(), "precision": args.precision, "jit": args.jit,
+               "batch_size": args.batch_size,
                "device": environment.device_description(), "results": results}
     print(json.dumps(summary, indent=None if args.json else 2))
 

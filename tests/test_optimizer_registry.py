@@ -13,7 +13,7 @@ import tensorflow as tf
 from keras_resnet_opt.optimizers import CoupledAdam
 from keras_resnet_opt.optimizers import CoupledAdamW
 from keras_resnet_opt.optimizers import CoupledNadam
-from keras_resnet_opt.optimizers import CoupledSGD
+from keras_resnet_opt.optimizers import CoupledHeavyBallSGD
 from keras_resnet_opt.optimizers import CoupledWeightDecay
 from keras_resnet_opt.optimizers import Padam
 from keras_resnet_opt.optimizers import decay_kind
@@ -47,8 +47,8 @@ def test_padam_defaults():
 @pytest.mark.parametrize(
     "name, cls, expected",
     [
-        ("sgd", CoupledSGD, {"momentum": 0.0, "coupled_weight_decay": 5e-4}),
-        ("sgdm", CoupledSGD, {"momentum": 0.9, "coupled_weight_decay": 5e-4}),
+        ("sgd", CoupledHeavyBallSGD, {"momentum": 0.0, "coupled_weight_decay": 5e-4}),
+        ("sgdm", CoupledHeavyBallSGD, {"momentum": 0.9, "coupled_weight_decay": 5e-4}),
         (
             "adam",
             CoupledAdam,

@@ -5,6 +5,9 @@
 - `CoupledWeightDecay`, `with_coupled_decay`, `CoupledSGD`, `CoupledAdam`,
   `CoupledNadam`, `CoupledAdamW`: the papers' coupled L2 decay
   (`g + wd * theta`) for every optimizer, by one mixin.
+- `HeavyBallSGD`, `CoupledHeavyBallSGD`: SGD-momentum with the velocity of
+  raw gradients (PyTorch's form, which the reference scripts ran); Keras'
+  SGD differs from it after a learning-rate decay.
 - `make_optimizer`, `list_optimizers`, `optimizer_defaults`, `decay_kind`,
   `describe_optimizer`: the optimizers compared, with their defaults kept in
   one table (`registry.OPTIMIZERS`).
@@ -19,6 +22,8 @@ from keras_resnet_opt.optimizers.coupled_decay import CoupledNadam
 from keras_resnet_opt.optimizers.coupled_decay import CoupledSGD
 from keras_resnet_opt.optimizers.coupled_decay import CoupledWeightDecay
 from keras_resnet_opt.optimizers.coupled_decay import with_coupled_decay
+from keras_resnet_opt.optimizers.heavy_ball import CoupledHeavyBallSGD
+from keras_resnet_opt.optimizers.heavy_ball import HeavyBallSGD
 from keras_resnet_opt.optimizers.padam import Padam
 from keras_resnet_opt.optimizers.registry import OPTIMIZERS
 from keras_resnet_opt.optimizers.registry import decay_kind
@@ -32,9 +37,11 @@ __all__ = [
     "OPTIMIZERS",
     "CoupledAdam",
     "CoupledAdamW",
+    "CoupledHeavyBallSGD",
     "CoupledNadam",
     "CoupledSGD",
     "CoupledWeightDecay",
+    "HeavyBallSGD",
     "Padam",
     "decay_kind",
     "describe_optimizer",

@@ -32,9 +32,9 @@ import numpy as np
 from keras_resnet_opt.optimizers.coupled_decay import CoupledAdam
 from keras_resnet_opt.optimizers.coupled_decay import CoupledAdamW
 from keras_resnet_opt.optimizers.coupled_decay import CoupledNadam
-from keras_resnet_opt.optimizers.coupled_decay import CoupledSGD
 from keras_resnet_opt.optimizers.coupled_decay import CoupledWeightDecay
 from keras_resnet_opt.optimizers.coupled_decay import with_coupled_decay
+from keras_resnet_opt.optimizers.heavy_ball import CoupledHeavyBallSGD
 from keras_resnet_opt.optimizers.padam import Padam
 
 COUPLED = "coupled"  # g <- g + wd * theta before the rule (L2, PyTorch-style)
@@ -64,13 +64,14 @@ def _spec(optimizer_class, decay, source, **defaults):
 # ran on. Rows marked "choice" are not in those sources; the reason is given.
 OPTIMIZERS = types.MappingProxyType({
     "sgd": _spec(
-        CoupledSGD, COUPLED,
+        CoupledHeavyBallSGD, COUPLED,
         "choice: the sgdm row without momentum, so the pair isolates momentum",
         learning_rate=0.1, momentum=0.0, weight_decay=5e-4,
     ),
     "sgdm": _spec(
-        CoupledSGD, COUPLED,
-        "[R], [P]: SGD-momentum lr 0.1, momentum 0.9, wd 5e-4",
+        CoupledHeavyBallSGD, COUPLED,
+        "[R], [P]: SGD-momentum lr 0.1, momentum 0.9, wd 5e-4; velocity of raw "
+        "gradients [T] (heavy_ball.py: Keras' SGD differs after an lr decay)",
         learning_rate=0.1, momentum=0.9, weight_decay=5e-4,
     ),
     "adam": _spec(

@@ -1,0 +1,177 @@
+"""Per-batch train loss around a step decay, for the two forms of SGD-momentum.
+
+Why this exists: in the first cpu-quick study the sgd/sgdm train loss went *up*
+in the epoch after the lr decay. The cause was Keras' form of momentum (its
+velocity holds lr-scaled steps, so it coasts at the old rate for ~10 steps
+after a decay; see `keras_resnet_opt.optimizers.heavy_ball`). This check trains
+the same run (same data, order, augmentation and initial weights) three ways
+and logs every batch's loss:
+
+- ``heavy-ball``: the registry's ``sgdm`` (velocity of raw gradients, as the
+  reference scripts' PyTorch SGD), step decay;
+- ``keras``: Keras' ``SGD(momentum=0.9)`` with the same coupled decay and the
+  same schedule;
+- ``heavy-ball-constant``: ``sgdm`` without the decay, as the control.
+
+The runs agree exactly up to the decay (same seed, deterministic ops), so
+any difference after it is the optimizer's.
+"""
+
+import dataclasses
+
+VARIANTS = ("heavy-ball", "keras", "heavy-ball-constant")
+
+
+def batch_losses_callback(rows, variant):
+    """A Keras callback appending one row per batch to ``rows``: its step, the
+    learning rate it trained at, and its own loss.
+
+    Keras reports ``logs["loss"]`` as the running mean over the epoch so far;
+    batch b's own loss is ``(b + 1) * mean_b - b * mean_(b-1)``.
+    """
+    import keras
+
+    class BatchLosses(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.previous = epoch + 1, 0.0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            # Read before the step: the rate this batch is trained at.
+            self.rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+        def on_train_batch_end(self, batch, logs=None):
+            mean = float(logs["loss"])
+            rows.append({
+                "variant": variant, "epoch": self.epoch, "batch": batch,
+                "step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+                "learning_rate": self.rate, "loss": (batch + 1) * mean - batch * self.previous,
+            })
+            self.previous = mean
+
+    return BatchLosses()
+
+
+def run_variant(variant, data_dir, epochs, seed=0, preset="cpu-quick"):
+    """Train ``preset``'s sgdm run for ``epochs`` as ``variant``; returns the per-batch rows."""
+    import keras
+
+    from keras_resnet_opt import environment
+    from keras_resnet_opt.config import make_config
+    from keras_resnet_opt.data import load_cifar10
+    from keras_resnet_opt.data.pipeline import steps_per_epoch, train_dataset
+    from keras_resnet_opt.optimizers import CoupledSGD
+    from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer
+
+    if variant not in VARIANTS:
+        raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}")
+    config = make_config(
+        preset, optimizer="sgdm", data_dir=data_dir, epochs=epochs, seed=seed, deterministic=True,
+        lr_schedule="constant" if variant == "heavy-ball-constant" else "step",
+    )
+    if config.lr_schedule == "step" and not any(b < epochs for b in config.lr_boundaries):
+        raise ValueError(f"--epochs {epochs} ends before the first decay (epoch {min(config.lr_boundaries)}); use more.")
+    environment.configure_run(config.seed, config.precision, config.deterministic)
+    data = load_cifar10(config.data_dir, val_size=config.val_size, seed=config.split_seed, train_subset=config.train_subset)
+    x, y = data.train
+    steps = steps_per_epoch(len(x), config.batch_size)
+    model = build_run_model(config)
+    optimizer = build_run_optimizer(config, steps)
+    if variant == "keras":
+        optimizer = CoupledSGD.from_config(optimizer.get_config())
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    rows = []
+    model.fit(
+        train_dataset(x, y, config.batch_size, config.seed, 0, config.epochs), epochs=config.epochs,
+        steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[batch_losses_callback(rows, variant)],
+    )
+    return rows
+
+
+@dataclasses.dataclass
+class Summary:
+    decay_step: int  # the first step taken at the decayed rate
+    window: int  # steps after the decay summarised
+    mean_loss: dict  # variant -> mean per-batch loss over [decay_step, decay_step + window)
+    max_loss: dict  # variant -> its maximum there
+    before_decay: dict  # variant -> mean over the `window` steps before the decay
+    epoch_mean_loss: dict  # variant -> {epoch: mean per-batch loss}
+
+
+def summarize(rows, window=15):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    step_rows = frame[frame.variant != "heavy-ball-constant"]
+    first_rate = step_rows.learning_rate.iloc[0]
+    decay_step = int(step_rows[step_rows.learning_rate < first_rate].step.min())
+    after = frame[(frame.step >= decay_step) & (frame.step < decay_step + window)]
+    before = frame[(frame.step >= decay_step - window) & (frame.step < decay_step)]
+    by_epoch = frame.groupby(["variant", "epoch"]).loss.mean()
+    return Summary(
+        decay_step=decay_step,
+        window=window,
+        mean_loss={k: round(float(v), 4) for k, v in after.groupby("variant").loss.mean().items()},
+        max_loss={k: round(float(v), 4) for k, v in after.groupby("variant").loss.max().items()},
+        before_decay={k: round(float(v), 4) for k, v in before.groupby("variant").loss.mean().items()},
+        epoch_mean_loss={
+            variant: {int(e): round(float(v), 4) for (var, e), v in by_epoch.items() if var == variant}
+            for variant in frame.variant.unique()
+        },
+    )
+
+
+def write_outputs(rows, output_dir, window=15):
+    """``summary.json`` and ``loss_around_decay.png`` in ``output_dir``, written
+    atomically (the per-batch rows are in ``batches-<variant>.csv``)."""
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from keras_resnet_opt.atomic import atomic_path, write_json
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows)
+    summary = summarize(rows, window)
+    write_json(output_dir / "summary.json", dataclasses.asdict(summary))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for variant, group in frame.groupby("variant"):
+        ax.plot(group.step, group.loss.rolling(3, min_periods=1).mean(), label=variant, linewidth=1)
+    ax.axvline(summary.decay_step, color="grey", linestyle="--", linewidth=0.8, label="lr / 10")
+    ax.set_xlabel("step")
+    ax.set_ylabel("train loss per batch (rolling mean of 3)")
+    ax.set_title("SGD-momentum 0.9: train loss per batch around the lr decay")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(output_dir / "loss_around_decay.png") as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return summary
+
+
+def run_check(data_dir, output_dir, epochs=5, seed=0, preset="cpu-quick", variants=VARIANTS, log=print):
+    """Every variant (skipping those already in ``output_dir``, so an interrupted
+    check resumes), then the combined outputs; returns the `Summary`."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from keras_resnet_opt.atomic import atomic_path
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for variant in variants:
+        path = output_dir / f"batches-{variant}.csv"
+        if path.is_file():
+            log(f"skip (done): {variant}")
+        else:
+            log(f"train: {variant}")
+            with atomic_path(path) as tmp:
+                pd.DataFrame(run_variant(variant, data_dir, epochs, seed, preset)).to_csv(tmp, index=False)
+        rows += pd.read_csv(path).to_dict("records")
+    return write_outputs(rows, output_dir)

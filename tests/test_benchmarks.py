@@ -1,0 +1,39 @@
+"""The benchmark scripts still run against the current code (tiny sizes; no timing asserted)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _run(script, *args):
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / script), *args],
+        capture_output=True, text=True, cwd=REPO, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    # The summary is the last JSON object printed at the start of a line.
+    return json.loads(out.stdout[out.stdout.rfind("\n{") + 1:])
+
+
+def test_throughput_reports_full_path_and_bare_keras(tmp_path):
+    summary = _run("throughput.py", "--models", "resnet8", "--images", "64", "--epochs", "2", "--repeats", "1",
+                   "--batch-size", "32", "--json")
+    assert summary["keras_backend"] == "tensorflow"
+    (row,) = summary["results"]
+    assert row["model"] == "resnet8"
+    assert row["full_path_images_per_s"] > 0 and row["bare_keras_images_per_s"] > 0
+    assert row["ratio_full_over_bare"] == pytest.approx(row["full_path_images_per_s"] / row["bare_keras_images_per_s"], rel=0.01)
+
+
+def test_data_layout_times_both_layouts():
+    summary = _run("data_layout.py", "--images", "64", "--epochs", "2", "--repeats", "1", "--batch-size", "32")
+    assert set(summary["images_per_s"]) == {"channels_last", "channels_first"}
+    assert all(v > 0 for v in summary["images_per_s"].values())
