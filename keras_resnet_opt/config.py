@@ -15,6 +15,10 @@ from keras_resnet_opt.model_names import cifar_depth
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 LR_SCHEDULES = ("step", "cosine", "constant")
+# How the initial learning rate follows a global batch other than the preset's:
+# "none" keeps it (pass --lr yourself), "linear" multiplies it by batch / preset
+# batch (Goyal et al. 2017). Never applied unless asked for.
+LR_SCALINGS = ("none", "linear")
 
 
 @dataclasses.dataclass
@@ -35,6 +39,7 @@ class RunConfig:
     lr_schedule: str = "step"
     lr_boundaries: tuple = (4, 6)
     lr_decay_factor: float = 0.1
+    lr_scaling: str = "none"  # one of LR_SCALINGS
     # Data.
     seed: int = 0  # initialisation, data order and augmentation
     split_seed: int = 0  # which images are held out; fixed so every run sees the same data
@@ -69,6 +74,7 @@ class RunConfig:
             (self.epochs >= 1, f"`epochs` must be >= 1. Received: epochs={self.epochs}"),
             (self.batch_size >= 1, f"`batch_size` must be >= 1. Received: batch_size={self.batch_size}"),
             (self.lr_schedule in LR_SCHEDULES, f"`lr_schedule` must be one of {LR_SCHEDULES}. Received: {self.lr_schedule!r}"),
+            (self.lr_scaling in LR_SCALINGS, f"`lr_scaling` must be one of {LR_SCALINGS}. Received: {self.lr_scaling!r}"),
             (self.precision in PRECISIONS, f"`precision` must be one of {PRECISIONS}. Received: {self.precision!r}"),
             (self.strategy in STRATEGIES, f"`strategy` must be one of {STRATEGIES}. Received: {self.strategy!r}"),
             (self.val_size >= 0, f"`val_size` must be >= 0. Received: val_size={self.val_size}"),
@@ -96,6 +102,16 @@ class RunConfig:
         if self.partial is not None and self.optimizer != "padam":
             raise ValueError(f"`partial` only applies to padam. Received: optimizer={self.optimizer!r}, partial={self.partial}")
         return self
+
+    def reference_batch_size(self):
+        """The global batch the preset's (and the registry's) learning rates were set for."""
+        return PRESETS.get(self.preset, {}).get("batch_size", RunConfig.batch_size)
+
+    def lr_scale(self):
+        """The factor `lr_scaling` applies to the initial learning rate (1.0 for "none")."""
+        if self.lr_scaling == "linear":
+            return self.batch_size / self.reference_batch_size()
+        return 1.0
 
     def to_dict(self):
         d = dataclasses.asdict(self)

@@ -5,9 +5,10 @@ local GPUs (or logical CPU devices); ``multiworker`` reads the standard
 ``TF_CONFIG`` and all-reduces across hosts. The configured batch size is
 always the global batch: each replica gets ``batch_size / replicas``, so the
 optimizer sees exactly the gradients a single device would and no learning
-rate rescaling is needed. If you change the global batch yourself, scale the
-learning rate explicitly with ``--lr`` (the linear-scaling rule, lr x new/old,
-is the usual choice); nothing here rescales it silently.
+rate rescaling is needed. If you change the global batch (``--batch-size``),
+the learning rate stays as it was unless you ask: ``--lr-scaling linear``
+multiplies it by batch / preset batch, or pass ``--lr`` yourself. Nothing
+rescales it silently; the manifest records the rate used.
 
 Multi-worker runs: start the same command on every host with its own
 ``TF_CONFIG`` and its own ``--output-dir``/``--saved-models-dir`` (the

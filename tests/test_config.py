@@ -43,6 +43,7 @@ def test_overrides_win_and_none_means_not_given():
         ({"optimizer": "padam", "learning_rate": -1.0}, "learning_rate"),
         ({"precision": "fp8"}, "precision"),
         ({"strategy": "tpu"}, "strategy"),
+        ({"lr_scaling": "sqrt"}, "lr_scaling"),
     ],
 )
 def test_bad_values_are_named(overrides, message):
@@ -53,3 +54,18 @@ def test_bad_values_are_named(overrides, message):
 def test_unknown_preset_lists_valid_ones():
     with pytest.raises(ValueError, match="cpu-quick"):
         make_config("imagenet")
+
+
+def test_learning_rate_is_never_rescaled_unless_asked():
+    from keras_resnet_opt.training.runner import initial_learning_rate
+
+    # Default: a changed global batch keeps the registry's lr (0.1 for sgdm).
+    assert initial_learning_rate(make_config("cpu-quick", optimizer="sgdm", batch_size=512)) == pytest.approx(0.1)
+    # Linear: lr x batch / the preset's batch (128), from the registry's default or from --lr.
+    linear = make_config("cpu-quick", optimizer="sgdm", batch_size=512, lr_scaling="linear")
+    assert linear.lr_scale() == pytest.approx(4.0)
+    assert initial_learning_rate(linear) == pytest.approx(0.4)
+    explicit = make_config("smoke", optimizer="adam", batch_size=64, learning_rate=0.002, lr_scaling="linear")
+    assert initial_learning_rate(explicit) == pytest.approx(0.004)  # smoke's batch is 32
+    # At the preset's own batch linear scaling changes nothing.
+    assert make_config("cpu-quick", optimizer="sgdm", lr_scaling="linear").lr_scale() == 1.0

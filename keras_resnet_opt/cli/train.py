@@ -5,7 +5,7 @@ import shlex
 import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
-from keras_resnet_opt.config import LR_SCHEDULES, PRECISIONS, STRATEGIES, make_config, preset_names
+from keras_resnet_opt.config import LR_SCALINGS, LR_SCHEDULES, PRECISIONS, STRATEGIES, make_config, preset_names
 
 EXIT_DIVERGED = 3
 
@@ -23,6 +23,11 @@ def build_parser():
     p.add_argument("--partial", type=float, help="Padam's p in [0, 0.5]")
     p.add_argument("--weight-decay", type=float, help="the optimizer's weight decay (coupled L2 except adamw)")
     p.add_argument("--lr-schedule", choices=LR_SCHEDULES)
+    p.add_argument(
+        "--lr-scaling", choices=LR_SCALINGS,
+        help="how the initial lr follows a --batch-size other than the preset's: none (default; scale it yourself "
+        "with --lr) or linear (lr x batch / preset batch); the manifest records the lr used",
+    )
     p.add_argument("--seed", type=int, help="initialisation, data order and augmentation seed")
     p.add_argument("--split-seed", type=int, help="seed of the validation split (default 0 for every run)")
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
@@ -42,7 +47,7 @@ def build_parser():
 
 
 CONFIG_FLAGS = (
-    "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule",
+    "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule", "lr_scaling",
     "seed", "split_seed", "data_dir", "train_subset", "val_size", "run_name", "precision", "jit_compile",
     "deterministic", "strategy",
 )

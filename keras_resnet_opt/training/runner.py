@@ -171,6 +171,8 @@ def _fit(config, run_dir, export_dir, verbose, command):
         "run_name": run_dir.name,
         "config": config.to_dict(),
         "optimizer_config": _optimizer_summary(model.optimizer),
+        "initial_learning_rate": initial_learning_rate(config),
+        "lr_scale": config.lr_scale(),
         "final": {
             "epoch": final.get("epoch"),
             "test_accuracy": final.get("test_accuracy"),
@@ -208,16 +210,25 @@ def build_run_model(config):
     return build_model(config.model, synchronized_bn=config.strategy != "default")
 
 
-def build_run_optimizer(config, steps):
-    """The configured optimizer with the preset's schedule (its lr default from the registry)."""
-    from keras_resnet_opt.optimizers import make_optimizer, optimizer_defaults
-    from keras_resnet_opt.training.schedules import make_schedule
+def initial_learning_rate(config):
+    """The run's initial learning rate: ``--lr`` or the registry's default, times
+    the ``lr_scaling`` factor (1 unless ``--lr-scaling linear`` and a changed batch)."""
+    from keras_resnet_opt.optimizers import optimizer_defaults
 
     base_lr = config.learning_rate
     if base_lr is None:
         base_lr = optimizer_defaults(config.optimizer).get("learning_rate")
         if base_lr is None:
             raise ValueError(f"Optimizer {config.optimizer!r} has no default learning rate; pass --lr.")
+    return base_lr * config.lr_scale()
+
+
+def build_run_optimizer(config, steps):
+    """The configured optimizer with the preset's schedule (its lr default from the registry)."""
+    from keras_resnet_opt.optimizers import make_optimizer
+    from keras_resnet_opt.training.schedules import make_schedule
+
+    base_lr = initial_learning_rate(config)
     schedule = make_schedule(config.lr_schedule, base_lr, steps, config.epochs, config.lr_boundaries, config.lr_decay_factor)
     overrides = {"learning_rate": schedule}
     if config.weight_decay is not None:
