@@ -104,7 +104,10 @@ class RunConfig:
         return self
 
     def reference_batch_size(self):
-        """The global batch the preset's (and the registry's) learning rates were set for."""
+        """The preset's global batch: under ``lr_scaling="linear"`` every initial rate
+        (the registry's default, ``--lr``, or a tuned ``--hparams`` value) is taken
+        to be the rate for this batch. A rate tuned under another preset's batch is
+        not converted: pass ``--lr`` for the preset's batch yourself in that case."""
         return PRESETS.get(self.preset, {}).get("batch_size", RunConfig.batch_size)
 
     def lr_scale(self):

@@ -44,8 +44,12 @@ def make_strategy(name="default"):
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         enable_multiworker_fit()
         return strategy
-    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: default, mirrored, multiworker")
+    from keras_resnet_opt.config import STRATEGIES
 
+    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: {', '.join(STRATEGIES)}")
+
+
+TESTED_KERAS = "3.15."  # the Keras series enable_multiworker_fit was checked against
 
 
 def _is_multiworker(strategy):
@@ -78,8 +82,18 @@ def enable_multiworker_fit():
     end with identical weights. Remove this when an upgrade fixes the issue
     (the test then still passes without it).
     """
+    import warnings
+
+    import keras
     from keras.src import tree
     from keras.src.backend.tensorflow import trainer as tf_trainer
+
+    if not keras.__version__.startswith(TESTED_KERAS):
+        warnings.warn(
+            f"keras_resnet_opt's multi-worker fix was written and tested for Keras {TESTED_KERAS}x; this is "
+            f"Keras {keras.__version__}. If keras-team/keras#20585 is fixed there, enable_multiworker_fit can go.",
+            stacklevel=2,
+        )
 
     cls = tf_trainer.TensorFlowTrainer
     if getattr(cls, "_keras_resnet_opt_multiworker", False):

@@ -125,5 +125,6 @@ def test_keras_file_round_trip_keeps_class_and_velocity(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert type(loaded.optimizer) is CoupledHeavyBallSGD
     assert loaded.optimizer.coupled_weight_decay == 5e-4
+    assert len(loaded.optimizer.variables) == len(model.optimizer.variables) > 2  # iterations, lr, velocities
     for a, b in zip(model.optimizer.variables, loaded.optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))

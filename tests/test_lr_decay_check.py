@@ -39,3 +39,28 @@ def test_variants_agree_before_the_decay_and_part_after(tmp_path, synthetic_dir)
     assert (tmp_path / "check" / "loss_around_decay.png").stat().st_size > 0
     rerun = _run(tmp_path / "check", synthetic_dir)
     assert rerun.returncode == 0 and rerun.stdout.count("skip (done)") == 3
+    other = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "lr_decay_check.py"), "--preset", "smoke", "--epochs", "3",
+         "--data-dir", str(synthetic_dir), "--output-dir", str(tmp_path / "check")],
+        capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert other.returncode == 2 and "holds a check made with" in other.stderr
+
+
+def test_batch_losses_undo_keras_size_weighted_running_mean():
+    import keras
+
+    from keras_resnet_opt.training.lr_decay_check import batch_losses_callback
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    rows = []
+    callback = batch_losses_callback(rows, "v", batch_sizes=[4, 2])
+    callback.set_model(model)
+    callback.on_epoch_begin(0)
+    # Batch losses 1.0 (4 images) and 4.0 (2 images): Keras logs running means 1.0, then (4*1 + 2*4) / 6 = 2.0.
+    for batch, running_mean in enumerate([1.0, 2.0]):
+        callback.on_train_batch_begin(batch)
+        callback.on_train_batch_end(batch, {"loss": running_mean})
+    assert [r["loss"] for r in rows] == pytest.approx([1.0, 4.0])
+    assert [r["batch_size"] for r in rows] == [4, 2]

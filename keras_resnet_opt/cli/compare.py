@@ -6,7 +6,7 @@ import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
 from keras_resnet_opt.config import STRATEGIES, preset_names
-from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, plan_cells, run_study, write_study_file
+from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, check_workers, plan_cells, run_study, write_study_file
 
 
 def _floats(text):
@@ -33,9 +33,11 @@ def build_parser():
     p.add_argument("--epochs", type=int)
     p.add_argument("--train-subset", type=int)
     p.add_argument(
-        "--strategy", choices=STRATEGIES,
-        help="tf.distribute strategy of each run, as scripts/train.py; with mirrored or multiworker the runs "
-        "are not pinned to one GPU (each spans every visible GPU), and --workers is the number of runs at once",
+        "--strategy", choices=[s for s in STRATEGIES if s != "multiworker"],
+        help="tf.distribute strategy of each run, as scripts/train.py; with mirrored the runs are not pinned "
+        "to one GPU (each spans every visible GPU), and --workers is the number of runs at once. Not "
+        "multiworker: hosts that skip different finished cells would pair different runs in one all-reduce; "
+        "run scripts/train.py --strategy multiworker per cell instead",
     )
     p.add_argument("--saved-models-dir", default="saved_models")
     p.add_argument("--target-accuracy", type=float, help="for epochs/seconds-to-target in the report")
@@ -66,8 +68,10 @@ def main(argv=None):
         fail(f"Unknown optimizer(s) {unknown}. Valid optimizers: {', '.join(list_optimizers())}")
     if args.seeds < 1:
         fail(f"--seeds must be >= 1. Received: {args.seeds}")
-    if args.workers < 1:
-        fail(f"--workers must be >= 1 (runs per GPU, or runs at once on a CPU). Received: {args.workers}")
+    try:
+        check_workers(args.workers)
+    except ValueError as e:
+        fail(str(e))
     if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
         fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
     seeds = list(range(args.seeds))

@@ -26,7 +26,8 @@ def build_parser():
     p.add_argument(
         "--lr-scaling", choices=LR_SCALINGS,
         help="how the initial lr follows a --batch-size other than the preset's: none (default; scale it yourself "
-        "with --lr) or linear (lr x batch / preset batch); the manifest records the lr used",
+        "with --lr) or linear (lr x batch / preset batch, where lr, from the registry, --lr or --hparams, is "
+        "read as the rate at the preset's batch); the manifest records the lr used",
     )
     p.add_argument("--seed", type=int, help="initialisation, data order and augmentation seed")
     p.add_argument("--split-seed", type=int, help="seed of the validation split (default 0 for every run)")

@@ -15,12 +15,10 @@ part when the learning rate changes. At a step decay (lr -> lr / 10) PyTorch's
 very next step is ten times smaller, but the Keras velocity still holds steps
 taken at the old rate, and with mu = 0.9 it keeps moving the weights at that
 rate for about 1 / (1 - mu) = 10 steps, with the gradient's restoring pull
-already ten times weaker. On ResNet-20 (cpu-quick preset, sgdm, seed 0) that
-overshoot raised the per-batch train loss from about 1.7 to 2.3 over the ~14
-steps after the decay, and the epoch's mean loss from 1.71 to 1.83, where
-the PyTorch form and a constant-lr run both kept falling (1.60 and 1.62).
-So `sgd` and `sgdm` in the registry use `HeavyBallSGD`; Keras' own SGD stays
-available as `keras.optimizers.SGD`.
+already ten times weaker. On ResNet-20 that overshoot made the train loss rise
+after each decay, where the PyTorch form kept it falling (measured figures in
+docs/optimizers.md). So `sgd` and `sgdm` in the registry use `HeavyBallSGD`;
+Keras' own SGD stays available as `keras.optimizers.SGD`.
 
 Nesterov momentum follows PyTorch too: theta <- theta - lr * (g + mu * v).
 """
@@ -35,9 +33,11 @@ from keras_resnet_opt.optimizers.coupled_decay import with_coupled_decay
 class HeavyBallSGD(keras.optimizers.SGD):
     """Keras `SGD` whose momentum slot holds raw gradients (PyTorch's form).
 
-    Same arguments, defaults and slots as `keras.optimizers.SGD`; only where
-    the learning rate enters the momentum update differs (module docstring).
-    Without momentum it is plain SGD, identical to Keras'.
+    Same arguments and defaults as `keras.optimizers.SGD`, and a momentum slot
+    of the same name, which however holds raw gradients, not lr-scaled steps:
+    a checkpoint of one cannot continue as the other (the training runner
+    refuses such a resume). Without momentum it is plain SGD, identical to
+    Keras'.
     """
 
     def update_step(self, gradient, variable, learning_rate):
@@ -47,8 +47,9 @@ class HeavyBallSGD(keras.optimizers.SGD):
         gradient = ops.cast(gradient, variable.dtype)
         momentum = ops.cast(self.momentum, variable.dtype)
         velocity = self.momentums[self._get_variable_index(variable)]
-        self.assign(velocity, ops.add(ops.multiply(velocity, momentum), gradient))
-        direction = ops.add(gradient, ops.multiply(velocity, momentum)) if self.nesterov else velocity
+        new_velocity = ops.add(ops.multiply(velocity, momentum), gradient)
+        self.assign(velocity, new_velocity)
+        direction = ops.add(gradient, ops.multiply(new_velocity, momentum)) if self.nesterov else new_velocity
         self.assign_sub(variable, ops.multiply(direction, learning_rate))
 
 

@@ -78,6 +78,12 @@ def visible_gpus(environ=None):
     return [str(i) for i in range(len(tf.config.list_physical_devices("GPU")))]
 
 
+def check_workers(workers):
+    """Raise ValueError unless ``workers`` (runs per GPU, or at once on a CPU) is >= 1."""
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1 (runs per GPU, or runs at once on a CPU). Received: {workers}")
+
+
 def placement_slots(gpus, workers):
     """One entry per run that may go at once: each GPU id ``workers`` times, or, on a
     CPU-only machine, ``workers`` times None.
@@ -88,8 +94,7 @@ def placement_slots(gpus, workers):
     Raises:
         ValueError: ``workers`` is below 1.
     """
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1 (runs per GPU, or runs at once on a CPU). Received: {workers}")
+    check_workers(workers)
     if not gpus:
         return [None] * workers
     return [gpu for _ in range(workers) for gpu in gpus]

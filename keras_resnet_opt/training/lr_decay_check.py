@@ -13,8 +13,9 @@ and logs every batch's loss:
   same schedule;
 - ``heavy-ball-constant``: ``sgdm`` without the decay, as the control.
 
-The runs agree exactly up to the decay (same seed, deterministic ops), so
-any difference after it is the optimizer's.
+The runs agree up to the decay (same seed, deterministic ops; to float
+rounding, since the two momentum forms round differently), so any difference
+after it is the optimizer's.
 """
 
 import dataclasses
@@ -22,31 +23,34 @@ import dataclasses
 VARIANTS = ("heavy-ball", "keras", "heavy-ball-constant")
 
 
-def batch_losses_callback(rows, variant):
+def batch_losses_callback(rows, variant, batch_sizes):
     """A Keras callback appending one row per batch to ``rows``: its step, the
-    learning rate it trained at, and its own loss.
+    learning rate it trained at, its size and its own loss.
 
-    Keras reports ``logs["loss"]`` as the running mean over the epoch so far;
-    batch b's own loss is ``(b + 1) * mean_b - b * mean_(b-1)``.
+    Keras reports ``logs["loss"]`` as the running mean over the epoch so far,
+    weighted by batch size; with ``seen_b`` images after batch b, batch b's own
+    loss is ``(seen_b * mean_b - seen_(b-1) * mean_(b-1)) / size_b``.
+    ``batch_sizes`` lists one epoch's batch sizes (the last may be short).
     """
     import keras
 
     class BatchLosses(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.previous = epoch + 1, 0.0
+            self.epoch, self.previous, self.seen = epoch + 1, 0.0, 0
 
         def on_train_batch_begin(self, batch, logs=None):
             # Read before the step: the rate this batch is trained at.
             self.rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
         def on_train_batch_end(self, batch, logs=None):
-            mean = float(logs["loss"])
+            mean, size = float(logs["loss"]), batch_sizes[batch]
             rows.append({
                 "variant": variant, "epoch": self.epoch, "batch": batch,
                 "step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
-                "learning_rate": self.rate, "loss": (batch + 1) * mean - batch * self.previous,
+                "learning_rate": self.rate, "batch_size": size,
+                "loss": ((self.seen + size) * mean - self.seen * self.previous) / size,
             })
-            self.previous = mean
+            self.previous, self.seen = mean, self.seen + size
 
     return BatchLosses()
 
@@ -80,9 +84,10 @@ def run_variant(variant, data_dir, epochs, seed=0, preset="cpu-quick"):
         optimizer = CoupledSGD.from_config(optimizer.get_config())
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
     rows = []
+    sizes = [min(config.batch_size, len(x) - i * config.batch_size) for i in range(steps)]
     model.fit(
         train_dataset(x, y, config.batch_size, config.seed, 0, config.epochs), epochs=config.epochs,
-        steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[batch_losses_callback(rows, variant)],
+        steps_per_epoch=steps, shuffle=False, verbose=0, callbacks=[batch_losses_callback(rows, variant, sizes)],
     )
     return rows
 
@@ -94,7 +99,7 @@ class Summary:
     mean_loss: dict  # variant -> mean per-batch loss over [decay_step, decay_step + window)
     max_loss: dict  # variant -> its maximum there
     before_decay: dict  # variant -> mean over the `window` steps before the decay
-    epoch_mean_loss: dict  # variant -> {epoch: mean per-batch loss}
+    epoch_mean_loss: dict  # variant -> {epoch: mean train loss over the epoch's images}
 
 
 def summarize(rows, window=15):
@@ -106,7 +111,8 @@ def summarize(rows, window=15):
     decay_step = int(step_rows[step_rows.learning_rate < first_rate].step.min())
     after = frame[(frame.step >= decay_step) & (frame.step < decay_step + window)]
     before = frame[(frame.step >= decay_step - window) & (frame.step < decay_step)]
-    by_epoch = frame.groupby(["variant", "epoch"]).loss.mean()
+    weighted = frame.assign(total=frame.loss * frame.batch_size).groupby(["variant", "epoch"])
+    by_epoch = weighted.total.sum() / weighted.batch_size.sum()  # as Keras averages an epoch
     return Summary(
         decay_step=decay_step,
         window=window,
@@ -162,8 +168,20 @@ def run_check(data_dir, output_dir, epochs=5, seed=0, preset="cpu-quick", varian
 
     from keras_resnet_opt.atomic import atomic_path
 
+    import json
+
+    from keras_resnet_opt.atomic import write_json
+
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    params = {"preset": preset, "epochs": epochs, "seed": seed, "data_dir": data_dir}
+    params_path = output_dir / "params.json"
+    if params_path.is_file() and json.loads(params_path.read_text()) != params:
+        raise ValueError(
+            f"{str(output_dir)!r} holds a check made with {json.loads(params_path.read_text())}, not {params}. "
+            "Rerun with those settings to resume it, or choose another --output-dir."
+        )
+    write_json(params_path, params)
     rows = []
     for variant in variants:
         path = output_dir / f"batches-{variant}.csv"

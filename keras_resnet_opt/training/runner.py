@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from keras_resnet_opt.atomic import atomic_path, write_json
+from keras_resnet_opt.config import RunConfig
 from keras_resnet_opt.training.history import read_history
 
 MANIFEST = "manifest.json"
@@ -70,27 +71,41 @@ def train(config, output_dir="runs", saved_models_dir="saved_models", force=Fals
         shutil.rmtree(run_dir)
     manifest = read_manifest(run_dir)
     if manifest is not None:
+        _check_same_config(run_dir, config, "a finished run")
         return RunResult(run_dir, manifest["status"], manifest, read_history(run_dir),
                          export_dir if export_dir.exists() else None, reused=True)
     _claim_run_dir(run_dir, config)
     return _fit(config, run_dir, export_dir, verbose, command)
 
 
+def _check_same_config(run_dir, config, what):
+    """Raise if ``run_dir``'s config.json differs from ``config``.
+
+    The stored config is read through `RunConfig`, so a field added since it
+    was written takes its default (which is what that run did) instead of
+    counting as a change.
+    """
+    path = run_dir / CONFIG
+    if not path.is_file():
+        return
+    existing = RunConfig.from_dict(json.loads(path.read_text())).to_dict()
+    wanted = config.to_dict()
+    changed = sorted(k for k in set(existing) | set(wanted) if existing.get(k) != wanted.get(k))
+    if changed:
+        raise ValueError(
+            f"{str(run_dir)!r} holds {what} with a different configuration "
+            f"(fields {changed}). Rerun with the same settings to resume or reuse it, pass --force to "
+            "start over, or choose another --run-name/--output-dir."
+        )
+
+
 def _claim_run_dir(run_dir, config):
     """Write config.json, or check that an unfinished run there has the same config."""
     path = run_dir / CONFIG
-    wanted = config.to_dict()
     if path.is_file():
-        existing = json.loads(path.read_text())
-        changed = sorted(k for k in set(existing) | set(wanted) if existing.get(k) != wanted.get(k))
-        if changed:
-            raise ValueError(
-                f"{str(run_dir)!r} holds an unfinished run with a different configuration "
-                f"(fields {changed}). Rerun with the same settings to resume it, pass --force to "
-                "start over, or choose another --run-name/--output-dir."
-            )
+        _check_same_config(run_dir, config, "an unfinished run")
     else:
-        write_json(path, wanted)
+        write_json(path, config.to_dict())
 
 
 def _fit(config, run_dir, export_dir, verbose, command):
@@ -124,6 +139,7 @@ def _fit(config, run_dir, export_dir, verbose, command):
 
             model = keras.saving.load_model(checkpoint_path(run_dir, start_epoch))
             optimizer = model.optimizer
+            _check_checkpoint_optimizer(run_dir, optimizer, build_run_optimizer(config, steps))
         else:
             model = build_run_model(config)
             optimizer = build_run_optimizer(config, steps)
@@ -200,6 +216,20 @@ def _fit(config, run_dir, export_dir, verbose, command):
     }
     write_json(run_dir / MANIFEST, manifest)
     return RunResult(run_dir, manifest["status"], manifest, rows, export_dir if diverged is None else None)
+
+
+def _check_checkpoint_optimizer(run_dir, loaded, expected):
+    """Refuse to resume with an optimizer class other than the one this code builds
+    for the run's name (e.g. a checkpoint from before ``sgdm`` moved from Keras'
+    SGD to HeavyBallSGD): the run would carry one label but two update rules."""
+    loaded_class = type(getattr(loaded, "inner_optimizer", loaded)).__name__
+    expected_class = type(getattr(expected, "inner_optimizer", expected)).__name__
+    if loaded_class != expected_class:
+        raise ValueError(
+            f"{str(run_dir)!r} holds a checkpoint trained with {loaded_class}, but this version builds "
+            f"{expected_class} for the same settings. Pass --force to retrain it from the start, or "
+            "choose another --run-name/--output-dir."
+        )
 
 
 def build_run_model(config):

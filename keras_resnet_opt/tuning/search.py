@@ -50,7 +50,7 @@ import keras_tuner
 import pandas as pd
 
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.config import STRATEGIES, make_config
+from keras_resnet_opt.config import STRATEGIES, RunConfig, make_config
 from keras_resnet_opt.optimizers.registry import list_optimizers
 from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, load_search_data
 from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY, search_space
@@ -148,8 +148,16 @@ def search_definition(config, space, tuner, grid=False, tuner_options=None):
 
 def _defining(definition):
     """``definition`` without the run fields in `_NOT_DEFINING` (also dropped from
-    definitions stored before a field joined that list, so they still resume)."""
-    run = {k: v for k, v in definition.get("run", {}).items() if k not in _NOT_DEFINING}
+    definitions stored before a field joined that list, so they still resume).
+
+    The run config is read through `RunConfig`, so a field added since a
+    definition was stored takes its default (what that search used) instead of
+    counting as a change.
+    """
+    run = definition.get("run", {})
+    if run:
+        run = json.loads(json.dumps(RunConfig.from_dict(run).to_dict()))
+    run = {k: v for k, v in run.items() if k not in _NOT_DEFINING}
     return {**definition, "run": run}
 
 
