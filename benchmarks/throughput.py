@@ -73,8 +73,16 @@ def bare_keras_rate(model_name, x, y, epochs, batch_size, precision, jit):
     return len(x) * (epochs - 1) / sum(times[1:])
 
 
-def torch_rate(images, batch_size, steps=None):
-    """Plain PyTorch ResNet-20 (option A shortcuts) training steps on random tensors."""
+def torch_rate(images, batch_size, steps=None, device="cpu", precision="float32"):
+    """Plain PyTorch ResNet-20 (option A shortcuts) training steps on random tensors.
+
+    ``precision`` follows the Keras side: "mixed_bfloat16" / "mixed_float16"
+    run the forward pass under ``torch.autocast`` in that format (weights and
+    optimizer stay float32, as Keras' mixed policies keep them). On a GPU the
+    tensors are channels-last, the layout its convolutions run fastest in.
+    """
+    import contextlib
+
     import torch
     from torch import nn
     import torch.nn.functional as F
@@ -101,22 +109,39 @@ def torch_rate(images, batch_size, steps=None):
         for i in range(3):
             layers.append(Block(cin, width, 2 if width != 16 and i == 0 else 1))
             cin = width
+    layout = torch.channels_last if device != "cpu" else torch.contiguous_format
     net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    net = net.to(device, memory_format=layout)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
-    x = torch.randn(batch_size, 3, 32, 32)
-    y = torch.randint(0, 10, (batch_size,))
+    x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=layout)
+    y = torch.randint(0, 10, (batch_size,), device=device)
     steps = steps or max(images // batch_size, 5)
+    dtypes = {"mixed_bfloat16": torch.bfloat16, "mixed_float16": torch.float16}
+    device_type = torch.device(device).type
+
+    def autocast():
+        if precision in dtypes:
+            return torch.autocast(device_type, dtype=dtypes[precision])
+        return contextlib.nullcontext()
 
     def step():
         opt.zero_grad()
-        F.cross_entropy(net(x), y).backward()
+        with autocast():
+            loss = F.cross_entropy(net(x), y)
+        loss.backward()
         opt.step()
+
+    def sync():
+        if device_type == "cuda":
+            torch.cuda.synchronize()
 
     for _ in range(3):
         step()
+    sync()
     start = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     return steps * batch_size / (time.perf_counter() - start)
 
 
@@ -129,7 +154,8 @@ def main():
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--precision", default="float32")
     p.add_argument("--jit", action="store_true")
-    p.add_argument("--torch", action="store_true")
+    p.add_argument("--torch", action="store_true", help="also time plain PyTorch (in --precision) as a reference")
+    p.add_argument("--torch-device", default="cpu", help="device of the PyTorch reference, e.g. cuda")
     p.add_argument("--json", action="store_true")
     p.add_argument("--bare-only", action="store_true", help="skip the full path (e.g. under KERAS_BACKEND=torch)")
     args = p.parse_args()
@@ -164,7 +190,10 @@ def main():
                 row["ratio_full_over_bare"] = round(statistics.median(full) / statistics.median(bare), 3)
                 row["full_runs"] = [round(v, 1) for v in full]
             if args.torch and model_name == "resnet20":
-                row["torch_images_per_s"] = round(statistics.median(torch_rate(args.images, args.batch_size) for _ in range(args.repeats)), 1)
+                rates = [torch_rate(args.images, args.batch_size, device=args.torch_device, precision=args.precision)
+                         for _ in range(args.repeats)]
+                row["torch_images_per_s"] = round(statistics.median(rates), 1)
+                row["torch_device"] = args.torch_device
             results.append(row)
     summary = {"keras_backend": keras.backend.backend(), "precision": args.precision, "jit": args.jit,
                "batch_size": args.batch_size,

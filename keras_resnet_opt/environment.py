@@ -13,17 +13,35 @@ def versions():
 
 
 def device_description():
-    """GPU names when TensorFlow sees any, else the CPU model and core count."""
+    """GPU names when the Keras backend sees any, else the CPU model and core count.
+
+    Asks the backend Keras runs on, so the benchmarks' bare paths can also
+    describe a machine with JAX or PyTorch but no TensorFlow.
+    """
+    names = _gpu_names()
+    if names:
+        return f"{len(names)} x GPU ({', '.join(sorted(set(names)))})"
+    return f"CPU ({cpu_model()}, {_cpu_count()} cores)"
+
+
+def _gpu_names():
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        return [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+    if backend == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        names = []
-        for gpu in gpus:
-            details = tf.config.experimental.get_device_details(gpu)
-            names.append(details.get("device_name", gpu.name))
-        return f"{len(gpus)} x GPU ({', '.join(sorted(set(names)))})"
-    return f"CPU ({cpu_model()}, {_cpu_count()} cores)"
+    return [
+        tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+        for gpu in tf.config.list_physical_devices("GPU")
+    ]
 
 
 def cpu_model():
