@@ -16,10 +16,11 @@ import json
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fit_timing import fit_images_per_second  # noqa: E402  (beside this script)
 
 LAYOUTS = ("channels_last", "channels_first")
 
@@ -74,17 +75,7 @@ def rate(data_format, images, epochs, batch_size):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((images, *model.input_shape[1:]), dtype=np.float32)
     y = rng.integers(0, 10, images)
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
-
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[Timer()])
-    return images * (epochs - 1) / sum(times[1:])
+    return fit_images_per_second(model, x, y, epochs, batch_size)
 
 
 def main():

@@ -35,6 +35,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from fit_timing import fit_images_per_second  # noqa: E402  (beside this script)
+
 
 def full_path_rate(model_name, data_dir, images, epochs, batch_size, precision, jit, workdir, tag):
     from keras_resnet_opt.config import make_config
@@ -60,17 +62,7 @@ def bare_keras_rate(model_name, x, y, epochs, batch_size, precision, jit):
     model = build_model(model_name)
     model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=jit)
-    times = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            times.append(time.perf_counter() - self.start)
-
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, shuffle=True, verbose=0, callbacks=[Timer()])
-    return len(x) * (epochs - 1) / sum(times[1:])
+    return fit_images_per_second(model, x, y, epochs, batch_size)
 
 
 def torch_rate(images, batch_size, steps=None, device="cpu", precision="float32"):

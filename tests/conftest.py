@@ -36,3 +36,24 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def apply_gradient_steps(optimizer, theta0, grads):
+    """Applies ``grads`` (a sequence of arrays) one by one, in a tf.function, to a
+    variable named "kernel" starting at ``theta0``; returns theta after each step."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    variable = keras.Variable(np.asarray(theta0, "float32"), name="kernel")
+    optimizer.build([variable])
+
+    @tf.function
+    def step(gradient):
+        optimizer.apply([gradient], [variable])
+
+    thetas = []
+    for gradient in grads:
+        step(tf.constant(gradient, "float32"))
+        thetas.append(variable.numpy().copy())
+    return thetas

@@ -9,25 +9,9 @@ a decay, which is the point), against PyTorch when installed, and through a
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
+from conftest import apply_gradient_steps
 from keras_resnet_opt.optimizers import CoupledHeavyBallSGD, HeavyBallSGD, make_optimizer
-
-
-def run(optimizer, theta0, grads):
-    """Applies `grads` one by one to a variable starting at `theta0`; returns the thetas after each."""
-    variable = keras.Variable(np.asarray(theta0, "float32"), name="kernel")
-    optimizer.build([variable])
-
-    @tf.function
-    def step(g):
-        optimizer.apply([g], [variable])
-
-    thetas = []
-    for g in grads:
-        step(tf.constant(np.asarray(g, "float32")))
-        thetas.append(variable.numpy().copy())
-    return thetas
 
 
 def reference(theta0, grads, lrs, momentum, wd=0.0, nesterov=False):
@@ -49,15 +33,15 @@ def test_steps_by_hand_across_a_learning_rate_drop():
     # v: 1, 1.9, 2.71. theta: 1 - 0.1 = 0.9; 0.9 - 0.19 = 0.71; 0.71 - 0.0271 = 0.6829.
     # Keras' SGD would take 0.71 + (0.9 * -0.19 - 0.01) = 0.529 at step 3.
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([1], [0.1, 0.01])  # steps 0,1 at 0.1
-    thetas = run(HeavyBallSGD(learning_rate=schedule, momentum=0.9), [1.0], [[1.0]] * 3)
+    thetas = apply_gradient_steps(HeavyBallSGD(learning_rate=schedule, momentum=0.9), [1.0], [[1.0]] * 3)
     np.testing.assert_allclose(np.concatenate(thetas), [0.9, 0.71, 0.6829], rtol=1e-6)
-    keras_thetas = run(keras.optimizers.SGD(learning_rate=schedule, momentum=0.9), [1.0], [[1.0]] * 3)
+    keras_thetas = apply_gradient_steps(keras.optimizers.SGD(learning_rate=schedule, momentum=0.9), [1.0], [[1.0]] * 3)
     np.testing.assert_allclose(np.concatenate(keras_thetas), [0.9, 0.71, 0.529], rtol=1e-6)
 
 
 def test_nesterov_step_by_hand():
     # v = 1, 1.9; direction g + 0.9 v = 1.9, 2.71; theta = 1 - 0.19 = 0.81, 0.81 - 0.271 = 0.539.
-    thetas = run(HeavyBallSGD(learning_rate=0.1, momentum=0.9, nesterov=True), [1.0], [[1.0]] * 2)
+    thetas = apply_gradient_steps(HeavyBallSGD(learning_rate=0.1, momentum=0.9, nesterov=True), [1.0], [[1.0]] * 2)
     np.testing.assert_allclose(np.concatenate(thetas), [0.81, 0.539], rtol=1e-6)
 
 
@@ -69,7 +53,7 @@ def test_trajectory_matches_the_reference_rule_with_step_decay_and_coupled_decay
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([19, 39], [0.1, 0.01, 0.001])
     lrs = [0.1] * 20 + [0.01] * 20 + [0.001] * 20
     optimizer = CoupledHeavyBallSGD(learning_rate=schedule, momentum=0.9, nesterov=nesterov, coupled_weight_decay=5e-4)
-    got = run(optimizer, theta0, grads)
+    got = apply_gradient_steps(optimizer, theta0, grads)
     want = reference(theta0, grads, lrs, 0.9, wd=5e-4, nesterov=nesterov)
     for t, (a, b) in enumerate(zip(got, want)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, err_msg=f"step {t + 1}")
@@ -79,8 +63,8 @@ def test_equals_keras_sgd_at_a_constant_learning_rate():
     rng = np.random.default_rng(1)
     theta0 = rng.normal(size=8)
     grads = [rng.normal(size=8) for _ in range(40)]
-    ours = run(HeavyBallSGD(learning_rate=0.05, momentum=0.9), theta0, grads)
-    theirs = run(keras.optimizers.SGD(learning_rate=0.05, momentum=0.9), theta0, grads)
+    ours = apply_gradient_steps(HeavyBallSGD(learning_rate=0.05, momentum=0.9), theta0, grads)
+    theirs = apply_gradient_steps(keras.optimizers.SGD(learning_rate=0.05, momentum=0.9), theta0, grads)
     np.testing.assert_allclose(ours[-1], theirs[-1], rtol=1e-5, atol=1e-6)
 
 
@@ -88,8 +72,8 @@ def test_without_momentum_it_is_keras_sgd():
     rng = np.random.default_rng(2)
     theta0 = rng.normal(size=5)
     grads = [rng.normal(size=5) for _ in range(5)]
-    np.testing.assert_array_equal(run(HeavyBallSGD(learning_rate=0.1), theta0, grads)[-1],
-                                  run(keras.optimizers.SGD(learning_rate=0.1), theta0, grads)[-1])
+    np.testing.assert_array_equal(apply_gradient_steps(HeavyBallSGD(learning_rate=0.1), theta0, grads)[-1],
+                                  apply_gradient_steps(keras.optimizers.SGD(learning_rate=0.1), theta0, grads)[-1])
 
 
 def test_matches_pytorch_sgd_across_a_decay():
@@ -106,7 +90,7 @@ def test_matches_pytorch_sgd_across_a_decay():
         opt.step()
         sched.step()
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([14], [0.1, 0.01])
-    ours = run(CoupledHeavyBallSGD(learning_rate=schedule, momentum=0.9, coupled_weight_decay=5e-4), theta0, grads)
+    ours = apply_gradient_steps(CoupledHeavyBallSGD(learning_rate=schedule, momentum=0.9, coupled_weight_decay=5e-4), theta0, grads)
     np.testing.assert_allclose(ours[-1], param.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 

@@ -14,9 +14,9 @@ from conftest import REPO
 pytestmark = pytest.mark.slow
 
 
-def _run(out_dir, data_dir):
+def _run(out_dir, data_dir, epochs=2):
     return subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "lr_decay_check.py"), "--preset", "smoke", "--epochs", "2",
+        [sys.executable, str(REPO / "scripts" / "lr_decay_check.py"), "--preset", "smoke", "--epochs", str(epochs),
          "--data-dir", str(data_dir), "--output-dir", str(out_dir)],
         capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
@@ -39,11 +39,7 @@ def test_variants_agree_before_the_decay_and_part_after(tmp_path, synthetic_dir)
     assert (tmp_path / "check" / "loss_around_decay.png").stat().st_size > 0
     rerun = _run(tmp_path / "check", synthetic_dir)
     assert rerun.returncode == 0 and rerun.stdout.count("skip (done)") == 3
-    other = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "lr_decay_check.py"), "--preset", "smoke", "--epochs", "3",
-         "--data-dir", str(synthetic_dir), "--output-dir", str(tmp_path / "check")],
-        capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    other = _run(tmp_path / "check", synthetic_dir, epochs=3)
     assert other.returncode == 2 and "holds a check made with" in other.stderr
 
 

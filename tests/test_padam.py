@@ -43,6 +43,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import apply_gradient_steps
 from keras_resnet_opt.optimizers import Padam
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -53,17 +54,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_steps(optimizer, theta0, grads):
-    """Applies `grads` (a sequence of arrays) one by one; returns theta."""
-    variable = keras.Variable(np.asarray(theta0, "float32"), name="kernel")
-    optimizer.build([variable])
-
-    @tf.function
-    def step(gradient):
-        optimizer.apply([gradient], [variable])
-
-    for gradient in grads:
-        step(tf.constant(gradient, "float32"))
-    return variable.numpy()
+    """Applies `grads` (a sequence of arrays) one by one; returns the final theta."""
+    return apply_gradient_steps(optimizer, theta0, grads)[-1]
 
 
 def padam_reference(
