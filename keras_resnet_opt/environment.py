@@ -1,8 +1,15 @@
 """What a run ran on: versions, device, memory, and the global TF/Keras settings it needs."""
 
+import os
 import platform
 import resource
+import subprocess
 import sys
+from pathlib import Path
+
+# The number of TensorFlow threads a process uses (intra- and inter-op), read
+# by `set_threads`' callers from the command line; recorded in every manifest.
+THREADS_ENV = "KERAS_RESNET_OPT_THREADS"
 
 
 def versions():
@@ -65,6 +72,57 @@ def peak_memory_mib():
     """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def set_threads(threads):
+    """Use ``threads`` TensorFlow threads (intra- and inter-op); None leaves TF's default.
+
+    Must run before TensorFlow executes its first op (the CLIs call it right
+    after parsing). Two concurrent runs with one thread each make better use
+    of a 2-core machine than one run with two (benchmarks/README.md, campaign
+    throughput), which is how the long studies are run.
+    """
+    if threads is None:
+        return
+    if threads < 1:
+        raise ValueError(f"`threads` must be >= 1. Received: threads={threads}")
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    os.environ[THREADS_ENV] = str(threads)
+
+
+def threads_used():
+    """``{"intra_op": n, "inter_op": n}`` as TensorFlow reports them (0 = TF's default: all cores)."""
+    import tensorflow as tf
+
+    return {
+        "intra_op": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op": tf.config.threading.get_inter_op_parallelism_threads(),
+    }
+
+
+def code_version():
+    """The git commit of the code that runs, and whether its tree had uncommitted changes.
+
+    Read from the package's own checkout (not the working directory), so a
+    study run from a separate worktree at a fixed commit records that commit.
+    ``{"commit": None, ...}`` when the package is not in a git checkout.
+    """
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"commit": None, "dirty": None, "path": str(root)}
+        status = git("status", "--porcelain", "--untracked-files=no", "--", "keras_resnet_opt", "scripts", "tuning")
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None, "path": str(root)}
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip()), "path": str(root)}
 
 
 def configure_run(seed, precision="float32", deterministic=False):

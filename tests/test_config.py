@@ -14,13 +14,28 @@ def test_every_preset_resolves_and_round_trips():
 
 def test_he2016_boundaries_are_the_papers_iterations():
     config = make_config("he2016")
-    steps = 352  # ceil(45,000 / 128)
+    assert config.val_size == 0 and config.train_subset is None  # all 50,000 training images
+    steps = 391  # ceil(50,000 / 128)
     schedule = make_schedule(config.lr_schedule, 0.1, steps, config.epochs, config.lr_boundaries)
     # The k-th update sees iterations k-1: update 32,000 (iterations 31,999) still at 0.1.
     assert float(schedule(31_999)) == pytest.approx(0.1)
     assert float(schedule(32_000)) == pytest.approx(0.01)
     assert float(schedule(48_000)) == pytest.approx(0.001)
-    assert config.epochs * steps >= 64_000
+    assert config.epochs * steps >= 64_000 > (config.epochs - 1) * steps  # stops at the first epoch past 64k
+
+
+def test_per_optimizer_preset_fields_sit_between_preset_and_overrides():
+    # cpu-budget: one coupled decay for all, AdamW's decoupled decay its own.
+    assert make_config("cpu-budget", optimizer="sgdm").weight_decay == 5e-4
+    assert make_config("cpu-budget", optimizer="adamw").weight_decay == 0.5
+    assert make_config("cpu-budget", optimizer="adamw", weight_decay=0.1).weight_decay == 0.1
+    hparams = {"best": {"adamw": {"weight_decay": 0.2, "learning_rate": 0.003}}}
+    tuned = make_config("cpu-budget", optimizer="adamw", hparams=hparams)
+    assert (tuned.weight_decay, tuned.learning_rate) == (0.2, 0.003)
+    # seed-protocol: lr 0.001 for all but Padam's 0.1, no augmentation, no decay, no schedule.
+    assert make_config("seed-protocol", optimizer="sgdm").learning_rate == 0.001
+    padam = make_config("seed-protocol", optimizer="padam")
+    assert (padam.learning_rate, padam.augment, padam.weight_decay, padam.lr_schedule) == (0.1, False, 0.0, "constant")
 
 
 def test_step_schedule_decays_at_epoch_boundaries():

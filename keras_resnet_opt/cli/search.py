@@ -18,7 +18,11 @@ def build_parser():
     )
     p.add_argument("--optimizer", required=True, help="registry name (sgd, sgdm, adam, nadam, amsgrad, adamw, padam) or all")
     # Checked by run_search against keras_resnet_opt.tuning.search.TUNERS (importing it here would load TensorFlow).
-    p.add_argument("--tuner", default="random", help="random, bayesian, hyperband or grid (default: random)")
+    p.add_argument(
+        "--tuner", default="random",
+        help="random, bayesian, hyperband, grid, or edge-grid: half-decade learning-rate points around the centre "
+        "that step outward while the best is on an edge (default: random)",
+    )
     p.add_argument("--max-trials", type=int, default=10, help="trials per optimizer; a cap for hyperband (default: 10)")
     p.add_argument("--epochs", type=int, help="epochs per trial, hyperband's maximum (default: the preset's)")
     p.add_argument("--preset", default="cpu-quick", choices=preset_names(), help="recipe trials train with (default: cpu-quick)")
@@ -39,6 +43,10 @@ def build_parser():
         "Tuner's distributed mode (KERASTUNER_* variables), which runs different trials in parallel processes; "
         "the two combine (docs/tuning.md)",
     )
+    p.add_argument("--partial", type=float, help="fix Padam's p at this value (its project is <optimizer>-p<p>)")
+    p.add_argument("--lr-center", type=float, help="learning rate the space is centred on (default: the registry's)")
+    p.add_argument("--lr-points", type=int, default=3, help="edge-grid: starting points around the centre, odd (default: 3)")
+    p.add_argument("--threads", type=int, help="TensorFlow threads for this process (default: TF's, all cores)")
     p.add_argument("--quiet", action="store_true", help="no trial display or progress bars")
     return p
 
@@ -59,6 +67,10 @@ def main(argv=None):
     from keras_resnet_opt.tuning.search import run_search
 
     try:
+        if args.threads is not None:
+            from keras_resnet_opt.environment import set_threads
+
+            set_threads(args.threads)
         result = run_search(
             args.optimizer,
             tuner=args.tuner,
@@ -76,6 +88,9 @@ def main(argv=None):
             hyperband_factor=args.hyperband_factor,
             initial_points=args.initial_points,
             strategy=args.strategy,
+            partial=args.partial,
+            lr_center=args.lr_center,
+            lr_points=args.lr_points,
             verbose=0 if args.quiet else 1,
         )
     except (ValueError, FileNotFoundError) as e:  # DataError and SearchDefinitionChanged are ValueErrors

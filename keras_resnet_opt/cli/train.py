@@ -42,6 +42,15 @@ def build_parser():
     p.add_argument("--jit", dest="jit_compile", action=argparse.BooleanOptionalAction, default=None, help="XLA (off by default: slower on CPU)")
     p.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=None, help="bitwise-reproducible ops")
     p.add_argument("--strategy", choices=STRATEGIES)
+    p.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=None,
+        help="pad-crop-flip augmentation of training batches (default: the preset's, on except seed-protocol)",
+    )
+    p.add_argument(
+        "--threads", type=int,
+        help="TensorFlow threads for this process (intra- and inter-op; default: TF's, all cores). "
+        "Not part of the run's configuration: it changes speed, not what is computed",
+    )
     p.add_argument("--force", action="store_true", help="discard an existing run of this name and retrain")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -50,7 +59,7 @@ def build_parser():
 CONFIG_FLAGS = (
     "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule", "lr_scaling",
     "seed", "split_seed", "data_dir", "train_subset", "val_size", "run_name", "precision", "jit_compile",
-    "deterministic", "strategy",
+    "deterministic", "strategy", "augment",
 )
 
 
@@ -65,6 +74,10 @@ def main(argv=None):
     quiet_tensorflow()
     try:
         config = config_from_args(args)
+        if args.threads is not None:
+            from keras_resnet_opt.environment import set_threads
+
+            set_threads(args.threads)
         from keras_resnet_opt.optimizers import list_optimizers
 
         if ":" not in config.optimizer and config.optimizer not in list_optimizers():

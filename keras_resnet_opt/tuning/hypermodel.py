@@ -29,8 +29,18 @@ from keras_resnet_opt import environment
 from keras_resnet_opt.data import load_cifar10
 from keras_resnet_opt.data.pipeline import eval_dataset, steps_per_epoch, train_dataset
 from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer
+from keras_resnet_opt.tuning.trial_state import TrialRecorder, read_trial_history, resume_point
 
 OBJECTIVE = "val_accuracy"
+
+
+def final_epoch_metrics(history):
+    """``{metric: value at the last epoch}`` of a ``keras.callbacks.History``
+    (anything else is returned as it is), the form in which a trial is scored
+    by its final epoch rather than by Keras Tuner's best one."""
+    if not isinstance(history, keras.callbacks.History):
+        return history
+    return {name: float(values[-1]) for name, values in history.history.items() if len(values)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,13 +122,16 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         )
         return model
 
-    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, verbose=0, **kwargs):
+    def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, verbose=0, trial_dir=None, **kwargs):
         """Train on the training split, validate on the validation split.
 
         ``epochs``/``initial_epoch`` come from Hyperband (a continued trial
         resumes its weights at ``initial_epoch``); otherwise the search's
-        epochs. Other arguments given to ``tuner.search`` are rejected, so no
-        other data can slip in.
+        epochs. With ``trial_dir`` (the project's tuners pass it) the trial
+        records a per-epoch checkpoint and history there, and continues from
+        its newest checkpoint when it was interrupted (tuning/trial_state.py).
+        Other arguments given to ``tuner.search`` are rejected, so no other
+        data can slip in.
         """
         if args or kwargs:
             raise TypeError(
@@ -129,13 +142,25 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         epochs = int(epochs or config.epochs)
         x_train, y_train = self.data.train
         steps = self.steps_per_epoch
+        callbacks = list(callbacks or [])
+        if trial_dir is not None:
+            saved_epoch, checkpoint = resume_point(trial_dir)
+            if initial_epoch < saved_epoch < epochs:
+                import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
+                import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
+
+                with model.distribute_strategy.scope():
+                    model = keras.saving.load_model(checkpoint)
+                initial_epoch = saved_epoch
+            callbacks.append(TrialRecorder(trial_dir, read_trial_history(trial_dir, up_to_epoch=initial_epoch)))
         return model.fit(
-            train_dataset(x_train, y_train, config.batch_size, config.seed, initial_epoch, epochs),
+            train_dataset(x_train, y_train, config.batch_size, config.seed, initial_epoch, epochs,
+                          augment=config.augment),
             epochs=epochs,
             initial_epoch=initial_epoch,
             steps_per_epoch=steps,
             validation_data=eval_dataset(*self.data.val, config.eval_batch_size),
             shuffle=False,  # the dataset is already shuffled, reproducibly, per epoch
-            callbacks=[*(callbacks or []), keras.callbacks.TerminateOnNaN()],
+            callbacks=[*callbacks, keras.callbacks.TerminateOnNaN()],
             verbose=verbose,
         )

@@ -1,15 +1,20 @@
 """`run_search`: a Keras Tuner search per optimizer, resumable, optionally distributed.
 
-Each optimizer gets its own Keras Tuner project, ``<directory>/<optimizer>/``,
-and, with several optimizers, every one the same tuner, number of trials,
-epochs and tuner seed (equal budgets). The objective is the best epoch's
-accuracy on the validation split (``hypermodel.OBJECTIVE``); the test split is
+Each optimizer gets its own Keras Tuner project, ``<directory>/<optimizer>/``
+(``<optimizer>-p<p>`` when Padam's p is fixed), and, with several optimizers,
+every one the same tuner, number of trials, epochs and tuner seed (equal
+budgets). The objective is the *final* epoch's accuracy on the validation
+split (``hypermodel.OBJECTIVE``): the model a run ends with is the one it
+delivers, so the tuner must not pick a rate for a lucky epoch in the middle
+(Keras Tuner's default scores a trial by its best epoch). The test split is
 never loaded into a trial.
 
 Resume: a project directory is reused (Keras Tuner ``overwrite=False``), so
 rerunning the same command continues an interrupted search and skips the
 finished trials; a trial that was running when the search stopped is run
-again. ``overwrite=True`` deletes the project first. The search definition
+again from its last finished epoch (each trial keeps a per-epoch checkpoint in
+its directory until it completes, and its per-epoch ``history.csv`` for good).
+``overwrite=True`` deletes the project first. The search definition
 (space, tuner, epochs, preset, data settings) is stored in the project as
 ``search_definition.json``; starting with a different one raises
 `SearchDefinitionChanged` instead of mixing trials of two searches.
@@ -49,13 +54,18 @@ from pathlib import Path
 import keras_tuner
 import pandas as pd
 
+from keras_resnet_opt import environment
 from keras_resnet_opt.atomic import atomic_path, write_json
 from keras_resnet_opt.config import STRATEGIES, RunConfig, make_config
 from keras_resnet_opt.optimizers.registry import list_optimizers
-from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, load_search_data
+from keras_resnet_opt.tuning.edge_grid import EdgeGridOracle
+from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, final_epoch_metrics, load_search_data
 from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY, search_space
+from keras_resnet_opt.tuning.trial_state import discard_resume_state
 
-TUNERS = ("random", "bayesian", "hyperband", "grid")
+# "edge-grid": the learning-rate grid that steps outward while the best rate is
+# on an edge (tuning/edge_grid.py); the cpu-budget study's tuner.
+TUNERS = ("random", "bayesian", "hyperband", "grid", "edge-grid")
 DEFAULT_DIRECTORY = "tuning/runs"
 BEST_HPARAMS = "best_hparams.json"
 TRIALS_CSV = "trials.csv"
@@ -63,7 +73,7 @@ DEFINITION = "search_definition.json"
 RAN_BY = "ran_by.json"  # in each trial directory: which tuner process ran it, over how many replicas
 TRIAL_COLUMNS = (
     "optimizer", "trial_id", "learning_rate", "partial", "weight_decay", "val_accuracy", "status", "epochs", "tuner_id",
-    "replicas",
+    "replicas", "train_loss",
 )
 # Keras Tuner reads seed 0 as "draw a random seed", so the tuner's seed is the
 # search seed + 1: reproducible, and the same for every optimizer.
@@ -200,9 +210,16 @@ def check_definition(project_dir, definition, write=True):
 
 
 class _RecordsTunerId:
-    """Writes ``ran_by.json`` into each trial's directory: the tuner id and host as
-    the trial starts, and once it has trained, the replicas its model trained over
-    (read from the trained model, so it shows the strategy really applied)."""
+    """What every tuner of the project adds to Keras Tuner's:
+
+    - ``ran_by.json`` in each trial's directory: the tuner id and host as the
+      trial starts, and once it has trained, the replicas its model trained
+      over (read from the trained model, so it shows the strategy really applied);
+    - the trial's directory passed to ``ResNetHyperModel.fit``, which keeps a
+      per-epoch checkpoint and history there, so a retried trial resumes;
+    - the trial scored by its final epoch (`final_epoch_metrics`), not Keras
+      Tuner's best epoch.
+    """
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -210,14 +227,16 @@ class _RecordsTunerId:
                    {"tuner_id": self.tuner_id, "host": socket.gethostname()})
 
     def run_trial(self, trial, *args, **kwargs):
-        histories = super().run_trial(trial, *args, **kwargs)
+        trial_dir = Path(self.get_trial_dir(trial.trial_id))
+        histories = super().run_trial(trial, *args, trial_dir=trial_dir, **kwargs)
         trained = [h.model for h in histories if getattr(h, "model", None) is not None]
         if trained:
-            path = Path(self.get_trial_dir(trial.trial_id)) / RAN_BY
+            path = trial_dir / RAN_BY
             record = json.loads(path.read_text()) if path.is_file() else {}
             record["replicas"] = int(trained[-1].distribute_strategy.num_replicas_in_sync)
             write_json(path, record)
-        return histories
+        discard_resume_state(trial_dir)
+        return [final_epoch_metrics(h) for h in histories]
 
 
 class _RandomSearch(_RecordsTunerId, keras_tuner.RandomSearch):
@@ -236,14 +255,19 @@ class _GridSearch(_RecordsTunerId, keras_tuner.GridSearch):
     pass
 
 
+class _EdgeGrid(_RecordsTunerId, keras_tuner.Tuner):
+    pass
+
+
 def make_tuner(kind, hypermodel, directory, project_name, max_trials, epochs, seed, hyperband_factor=3,
-               initial_points=None, distribution_strategy=None):
+               initial_points=None, distribution_strategy=None, space=None):
     """A Keras Tuner tuner of ``kind`` (one of `TUNERS`) maximising validation accuracy.
 
     ``max_trials`` caps every kind, Hyperband included (its brackets up to
-    ``epochs`` with ``hyperband_factor`` are cut off there). With a
-    ``distribution_strategy`` (a tf.distribute strategy) the tuner builds and
-    trains every trial's model under it.
+    ``epochs`` with ``hyperband_factor`` are cut off there), and the
+    edge-extending grid's extensions. With a ``distribution_strategy`` (a
+    tf.distribute strategy) the tuner builds and trains every trial's model
+    under it. "edge-grid" needs the `SearchSpace` (``space``) with its grid.
     """
     common = dict(
         hypermodel=hypermodel,
@@ -260,6 +284,12 @@ def make_tuner(kind, hypermodel, directory, project_name, max_trials, epochs, se
         return _BayesianOptimization(max_trials=max_trials, num_initial_points=initial_points, **common)
     if kind == "grid":
         return _GridSearch(max_trials=max_trials, **common)
+    if kind == "edge-grid":
+        if space is None or space.lr_grid is None:
+            raise ValueError("The edge-grid tuner needs a search space built with `lr_points`.")
+        oracle = EdgeGridOracle(common.pop("objective"), space.lr_grid, space.lr_initial, max_trials,
+                                seed=common.pop("seed"))
+        return _EdgeGrid(oracle=oracle, **common)
     if kind == "hyperband":
         tuner = _Hyperband(max_epochs=epochs, factor=hyperband_factor, hyperband_iterations=1, **common)
         oracle = getattr(tuner.oracle, "_oracle", tuner.oracle)  # under the worker's gRPC client
@@ -306,6 +336,7 @@ def trials_table(tuner, optimizer, epochs):
             "epochs": int(values.get("tuner/epochs", epochs)),
             "tuner_id": record.get("tuner_id"),
             "replicas": record.get("replicas"),
+            "train_loss": _float_or_none(trial.metrics.get_last_value("loss")) if completed else None,
         })
     return pd.DataFrame(rows, columns=list(TRIAL_COLUMNS))
 
@@ -348,6 +379,9 @@ def run_search(
     hyperband_factor=3,
     initial_points=None,
     strategy="default",
+    partial=None,
+    lr_center=None,
+    lr_points=3,
     verbose=0,
 ):
     """Search the hyperparameters of one optimizer, or of all with equal budgets.
@@ -377,6 +411,12 @@ def run_search(
             the hosts in ``TF_CONFIG``). Not Keras Tuner's distributed mode,
             which runs different trials in parallel processes. Defaults to
             "default" (one device).
+        partial: fix Padam's p at this value (padam only); its project is
+            then ``<optimizer>-p<p>``. None searches p where the tuner can.
+        lr_center: the learning rate the space is centred on; None = the
+            registry default.
+        lr_points: the edge-extending grid's starting points (odd; "edge-grid"
+            only). Defaults to 3.
         verbose: 0 silent, 1 Keras Tuner's trial display and progress bars.
 
     Returns:
@@ -405,7 +445,7 @@ def run_search(
         )
     directory = Path(directory)
     output = Path(output) if output is not None else directory / BEST_HPARAMS
-    grid = tuner == "grid"
+    grid = tuner in ("grid", "edge-grid")
     tuner_options = {"hyperband_factor": hyperband_factor} if tuner == "hyperband" else {}
     if tuner == "bayesian":
         tuner_options["initial_points"] = initial_points
@@ -416,7 +456,12 @@ def run_search(
         for name in optimizers
     }
     distribution = trial_strategy(strategy, role)
-    spaces = {name: search_space(name, tune_weight_decay) for name in optimizers}
+    edge = tuner == "edge-grid"
+    spaces = {
+        name: search_space(name, tune_weight_decay, partial=partial, lr_center=lr_center,
+                           lr_points=lr_points if edge else None)
+        for name in optimizers
+    }
     data_cache = {}
 
     def data():
@@ -427,14 +472,15 @@ def run_search(
     tables, best, accuracy, failed, records = [], {}, {}, {}, {}
     for name in optimizers:
         config, space = configs[name], spaces[name]
-        project_dir = directory / name
+        project = name if partial is None else f"{name}-p{partial:g}"
+        project_dir = directory / project
         if overwrite and role != WORKER and project_dir.exists():
             shutil.rmtree(project_dir)
         definition = search_definition(config, space, tuner, grid, tuner_options)
         check_definition(project_dir, definition, write=role != WORKER)
         hypermodel = ResNetHyperModel(config, space, data, grid=grid)
-        kt_tuner = make_tuner(tuner, hypermodel, directory, name, max_trials, config.epochs, config.seed,
-                              hyperband_factor, initial_points, distribution)
+        kt_tuner = make_tuner(tuner, hypermodel, directory, project, max_trials, config.epochs, config.seed,
+                              hyperband_factor, initial_points, distribution, space=space)
         kt_tuner.search(verbose=verbose)
         if role == WORKER:
             continue
@@ -460,6 +506,8 @@ def run_search(
             "space": space.to_dict(grid=grid),
             "data_source": data().source,
             "project_dir": str(project_dir),
+            "code": environment.code_version(),
+            "threads": environment.threads_used(),
             "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         }
 

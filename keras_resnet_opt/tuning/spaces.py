@@ -6,7 +6,13 @@ Every space is centred on the optimizer's registry default
 - learning rate: log-uniform over ``[default / LR_SPAN, default * LR_SPAN]``
   (the grid tuner takes ``GRID_POINTS_PER_DECADE`` points a decade over the
   same range, the default among them);
-- Padam's p (``partial``): a choice over ``PARTIAL_GRID``;
+- Padam's p (``partial``): a choice over ``PARTIAL_GRID``, or one fixed
+  value (``partial=``), as when each p gets its own learning-rate search;
+- the edge-extending grid (tuner "edge-grid", `EdgeGridOracle`): learning
+  rates ``centre * 10**(k / 2)`` (half a decade apart, about x3), starting
+  from the ``lr_points`` values around the centre (the registry default unless
+  ``lr_center`` is given) and stepping outward, up to ``EDGE_GRID_REACH``
+  points each side, while the best rate sits on an edge of those tried;
 - weight decay, only with ``tune_weight_decay=True``: log-uniform over
   ``[default / WEIGHT_DECAY_SPAN, default * WEIGHT_DECAY_SPAN]`` (the grid
   tuner: the default and the two ends).
@@ -31,6 +37,10 @@ GRID_POINTS_PER_DECADE = 2
 # the AMSGrad end of the interpolation.
 PARTIAL_GRID = (1 / 16, 1 / 8, 1 / 4, 1 / 2)
 WEIGHT_DECAY_SPAN = 10.0
+# The edge-extending grid may step this many half-decades out from its centre
+# on either side (two decades): enough for Padam's best rate, which moves by
+# orders of magnitude with p, and a guard against a search that never ends.
+EDGE_GRID_REACH = 4
 
 LEARNING_RATE = "learning_rate"
 PARTIAL = "partial"
@@ -55,6 +65,10 @@ class SearchSpace:
     learning_rate: tuple
     partial: tuple | None = None
     weight_decay: tuple | None = None
+    # The edge-extending grid: every rate it may try (ascending) and the ones it
+    # starts from; None for the other tuners.
+    lr_grid: tuple | None = None
+    lr_initial: tuple | None = None
 
     def declare(self, hp, grid=False):
         """Register the space on ``hp`` and return this trial's values.
@@ -69,7 +83,9 @@ class SearchSpace:
             "weight_decay": float | None}``: RunConfig fields, None = not tuned.
         """
         low, high, default = self.learning_rate
-        if grid:
+        if self.lr_grid is not None:
+            lr = hp.Choice(LEARNING_RATE, list(self.lr_grid), default=default)
+        elif grid:
             lr = hp.Choice(LEARNING_RATE, list(grid_learning_rates(low, high, default)), default=default)
         else:
             lr = hp.Float(LEARNING_RATE, low, high, sampling="log", default=default)
@@ -98,7 +114,10 @@ class SearchSpace:
         if self.weight_decay is not None:
             d[WEIGHT_DECAY] = {"low": self.weight_decay[0], "high": self.weight_decay[1],
                                "default": self.weight_decay[2], "sampling": "log"}
-        if grid:
+        if self.lr_grid is not None:
+            d[LEARNING_RATE]["grid"] = list(self.lr_grid)
+            d[LEARNING_RATE]["initial"] = list(self.lr_initial)
+        elif grid:
             d[LEARNING_RATE]["grid"] = list(grid_learning_rates(*self.learning_rate))
         return d
 
@@ -123,7 +142,25 @@ def grid_learning_rates(low, high, default):
     return tuple(float(f"{default * 10 ** (k / GRID_POINTS_PER_DECADE):.6g}") for k in range(k_low, k_high + 1))
 
 
-def search_space(optimizer, tune_weight_decay=False):
+def edge_grid_learning_rates(center, points):
+    """``(all rates the edge-extending grid may try, the ones it starts from)``.
+
+    Both ascending, ``center * 10**(k / 2)`` rounded to 6 significant digits;
+    the start is the ``points`` values around ``center`` (an odd number, so
+    the centre is in the middle).
+    """
+    if points < 1 or points % 2 == 0:
+        raise ValueError(f"`lr_points` must be an odd number >= 1. Received: lr_points={points}")
+    half = points // 2
+    reach = max(EDGE_GRID_REACH, half)
+
+    def rate(k):
+        return float(f"{center * 10 ** (k / GRID_POINTS_PER_DECADE):.6g}")
+
+    return tuple(rate(k) for k in range(-reach, reach + 1)), tuple(rate(k) for k in range(-half, half + 1))
+
+
+def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=None, lr_points=None):
     """The search space of a registry optimizer.
 
     Args:
@@ -131,10 +168,18 @@ def search_space(optimizer, tune_weight_decay=False):
         tune_weight_decay: also search the weight decay (log-uniform around
             the registry default). Defaults to False: the decay stays at the
             value a training run would use.
+        partial: fix Padam's p at this value instead of searching
+            ``PARTIAL_GRID`` (padam only). Defaults to None.
+        lr_center: the learning rate the space is centred on; None = the
+            registry default.
+        lr_points: build the edge-extending grid, starting from this many
+            rates around the centre (odd); None for the other tuners.
 
     Raises:
         ValueError: an unknown optimizer (the message lists the valid ones),
-            or weight-decay tuning for an optimizer whose default decay is 0.
+            weight-decay tuning for an optimizer whose default decay is 0, a
+            p for an optimizer without one or outside [0, 0.5], or an even or
+            non-positive ``lr_points``.
     """
     if optimizer not in list_optimizers():
         raise ValueError(
@@ -142,9 +187,18 @@ def search_space(optimizer, tune_weight_decay=False):
             f"Valid optimizers: {', '.join(list_optimizers())}"
         )
     defaults = optimizer_defaults(optimizer)
-    lr = float(defaults[LEARNING_RATE])
+    lr = float(defaults[LEARNING_RATE] if lr_center is None else lr_center)
+    if lr <= 0:
+        raise ValueError(f"`lr_center` must be positive. Received: lr_center={lr_center}")
+    fixed_partial = partial
     partial = None
-    if PARTIAL in defaults:
+    if fixed_partial is not None:
+        if PARTIAL not in defaults:
+            raise ValueError(f"Only padam has a partial parameter p. Received: optimizer={optimizer!r}, partial={fixed_partial}")
+        if not 0.0 <= fixed_partial <= 0.5:
+            raise ValueError(f"`partial` (Padam's p) must be in [0, 0.5]. Received: partial={fixed_partial}")
+        partial = ((float(fixed_partial),), float(fixed_partial))
+    elif PARTIAL in defaults:
         partial = (PARTIAL_GRID, float(defaults[PARTIAL]))
     weight_decay = None
     if tune_weight_decay:
@@ -155,4 +209,14 @@ def search_space(optimizer, tune_weight_decay=False):
                 f"the default is {wd!r}."
             )
         weight_decay = (wd / WEIGHT_DECAY_SPAN, wd * WEIGHT_DECAY_SPAN, float(wd))
+    lr_grid = lr_initial = None
+    if lr_points is not None:
+        if weight_decay is not None or (partial is not None and len(partial[0]) > 1):
+            raise ValueError(
+                "The edge-extending grid searches the learning rate alone: fix Padam's p (--partial) "
+                "and do not tune the weight decay with it."
+            )
+        lr_grid, lr_initial = edge_grid_learning_rates(lr, lr_points)
+        lr = lr_initial[len(lr_initial) // 2]
+        return SearchSpace(optimizer, (lr_grid[0], lr_grid[-1], lr), partial, weight_decay, lr_grid, lr_initial)
     return SearchSpace(optimizer, (lr / LR_SPAN, lr * LR_SPAN, lr), partial, weight_decay)

@@ -1,0 +1,194 @@
+"""Run a long study as a queue of resumable commands, K at a time, across interruptions.
+
+The cpu-budget and He et al. studies take tens of hours of a 2-core machine,
+spread over many working sessions that each end by killing every process.
+Each job of a campaign is one command of this project that already resumes
+by itself when rerun (``scripts/train.py`` from its checkpoint,
+``tuning/search.py`` from its Keras Tuner project and per-epoch trial
+checkpoints), so the driver only has to:
+
+- start the jobs of a plan in order, at most ``workers`` at once, each with
+  ``--threads`` TensorFlow threads (two 1-thread runs make the most of 2
+  cores: benchmarks/README.md, "Campaign throughput");
+- start a job only when the jobs it names in ``after`` have succeeded;
+- record each job's end (exit code, time) in ``state.json`` and its output in
+  ``logs/<job>.log``, so a rerun of the driver skips what is done and
+  restarts the rest, which then resume;
+- run every job from one code checkout (``code_dir``, a clone at a fixed
+  commit), so that work on the main tree does not change runs in flight.
+  The runs' manifests record that commit (``environment.code_version``).
+
+A plan is JSON: ``{"jobs": [{"name": "tune-sgdm", "argv": ["tuning/search.py",
+"--optimizer", "sgdm", ...], "after": []}, ...]}``; ``argv[0]`` is a script
+path relative to ``code_dir``.
+
+Pause for a benchmark window with ``kill -STOP -- -<pgid>`` and continue with
+``kill -CONT -- -<pgid>`` (the driver and its jobs share a process group when
+started with ``setsid``); ``state.json`` names the driver's pid.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from keras_resnet_opt.atomic import write_json
+
+STATE = "state.json"
+LOGS = "logs"
+DONE = "done"
+FAILED = "failed"
+POLL_S = 5.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+    """One command of a campaign.
+
+    Attributes:
+        name: unique, a safe file name (its log is ``logs/<name>.log``).
+        argv: the script (relative to the code checkout) and its arguments.
+        after: names of jobs that must have succeeded first.
+        threads: pass ``--threads`` to it (every training script takes it).
+    """
+
+    name: str
+    argv: tuple
+    after: tuple = ()
+    threads: bool = True
+
+
+def load_plan(path):
+    """The jobs of the plan at ``path``, checked: unique safe names, known dependencies, no cycles.
+
+    Raises:
+        ValueError: naming the job and the problem.
+        FileNotFoundError: the plan does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Campaign plan {str(path)!r} does not exist.")
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"Campaign plan {str(path)!r} is not valid JSON: {e}") from e
+    jobs = []
+    for entry in raw.get("jobs", []):
+        name = entry.get("name", "")
+        if not name or "/" in name or name.startswith(".") or name != name.strip():
+            raise ValueError(f"Campaign job names must be plain file names. Received: {name!r}")
+        argv = entry.get("argv")
+        if not argv or not isinstance(argv, list):
+            raise ValueError(f"Campaign job {name!r} needs a non-empty `argv` list.")
+        jobs.append(Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True))))
+    names = [j.name for j in jobs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"Campaign plan {str(path)!r} names these jobs twice: {duplicates}")
+    for job in jobs:
+        unknown = [d for d in job.after if d not in names]
+        if unknown:
+            raise ValueError(f"Campaign job {job.name!r} waits for unknown job(s) {unknown}.")
+    _check_acyclic(jobs)
+    return jobs
+
+
+def _check_acyclic(jobs):
+    after = {j.name: set(j.after) for j in jobs}
+    done = set()
+    while after:
+        ready = [n for n, deps in after.items() if deps <= done]
+        if not ready:
+            raise ValueError(f"Campaign jobs wait for each other in a cycle: {sorted(after)}")
+        for n in ready:
+            done.add(n)
+            del after[n]
+
+
+def read_state(campaign_dir):
+    path = Path(campaign_dir) / STATE
+    return json.loads(path.read_text()) if path.is_file() else {"jobs": {}}
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def job_command(job, python, threads):
+    command = [python, *job.argv]
+    if job.threads and threads is not None:
+        command += ["--threads", str(threads)]
+    return command
+
+
+def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python=None, retry_failed=False, out=print):
+    """Run the plan's unfinished jobs; return ``{job name: status}`` at the end.
+
+    Args:
+        plan_path: the plan JSON.
+        campaign_dir: where ``state.json`` and ``logs/`` live.
+        code_dir: the code checkout every job runs from (its working
+            directory and first ``PYTHONPATH`` entry).
+        workers: jobs at once. Defaults to 2.
+        threads: ``--threads`` for each job; None passes nothing. Defaults to 1.
+        python: the interpreter. Defaults to this one.
+        retry_failed: rerun jobs that failed before. Defaults to False.
+        out: where progress lines go.
+    """
+    if workers < 1:
+        raise ValueError(f"`workers` must be >= 1. Received: workers={workers}")
+    jobs = load_plan(plan_path)
+    campaign_dir, code_dir = Path(campaign_dir), Path(code_dir).resolve()
+    if not (code_dir / "keras_resnet_opt").is_dir():
+        raise ValueError(f"`code_dir` {str(code_dir)!r} is not a checkout of this project (no keras_resnet_opt/ in it).")
+    (campaign_dir / LOGS).mkdir(parents=True, exist_ok=True)
+    state = read_state(campaign_dir)
+    state.update(driver_pid=os.getpid(), process_group=os.getpgid(0), code_dir=str(code_dir), started=_now())
+    write_json(campaign_dir / STATE, state)
+    python = python or sys.executable
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    status = {name: record.get("status") for name, record in state["jobs"].items()}
+    if retry_failed:
+        status = {n: s for n, s in status.items() if s != FAILED}
+    running = {}
+
+    def stop_children(signum, frame):
+        for process, _ in running.values():
+            process.terminate()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop_children)
+    while True:
+        for name, (process, log) in list(running.items()):
+            code = process.poll()
+            if code is None:
+                continue
+            log.close()
+            del running[name]
+            status[name] = DONE if code == 0 else FAILED
+            state["jobs"][name] = {"status": status[name], "exit_code": code, "finished": _now()}
+            write_json(campaign_dir / STATE, state)
+            out(f"[{_now()}] {name}: {status[name]} (exit {code})")
+        pending = [j for j in jobs if status.get(j.name) is None and j.name not in running]
+        blocked = [j for j in pending if any(status.get(d) == FAILED for d in j.after)]
+        ready = [j for j in pending if j not in blocked and all(status.get(d) == DONE for d in j.after)]
+        while ready and len(running) < workers:
+            job = ready.pop(0)
+            log = open(campaign_dir / LOGS / f"{job.name}.log", "a")
+            log.write(f"\n=== {_now()} start: {' '.join(job_command(job, 'python', threads))}\n")
+            log.flush()
+            process = subprocess.Popen(
+                job_command(job, python, threads), cwd=code_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+            )
+            running[job.name] = (process, log)
+            out(f"[{_now()}] {job.name}: started (pid {process.pid})")
+        if not running:
+            for job in blocked:
+                out(f"[{_now()}] {job.name}: not started, a job it waits for failed")
+            return {j.name: status.get(j.name) for j in jobs}
+        time.sleep(POLL_S)
