@@ -47,6 +47,11 @@ def test_smoke_run_records_everything(tmp_path, synthetic_dir):
     assert json.loads((run_dir / "config.json").read_text()) == config.to_dict()
     assert (run_dir / "model.keras").is_file() and (run_dir / "tensorboard").is_dir()
     assert (result.export_dir / "saved_model.pb").is_file()
+    # What the claims report needs: the commit that ran, and per-image test predictions.
+    assert set(manifest["code"]) >= {"commit", "dirty"} and set(manifest["threads"]) == {"intra_op", "inter_op"}
+    predictions, labels = np.load(run_dir / "test_predictions.npy"), np.load(run_dir / "test_labels.npy")
+    assert predictions.dtype == labels.dtype == np.uint8 and predictions.shape == labels.shape == (100,)
+    assert float(np.mean(predictions == labels)) == pytest.approx(manifest["final"]["test_accuracy"], abs=1e-6)
 
     # A finished run is reported, not retrained.
     again = train(config, tmp_path / "runs", tmp_path / "saved")
@@ -189,3 +194,12 @@ def test_hparams_file_feeds_the_config(tmp_path):
     assert make_config("smoke", hparams=path, optimizer="padam", partial=0.0625).partial == 0.0625
     # Other optimizers are untouched.
     assert make_config("smoke", hparams=path, optimizer="adam").learning_rate is None
+
+
+def test_no_augmentation_and_no_validation_split_run(tmp_path, synthetic_dir):
+    # The seed-protocol arm trains without augmentation; he2016 without a validation split.
+    config = smoke_config(synthetic_dir, optimizer="sgdm", augment=False, val_size=0, epochs=1)
+    result = train(config, tmp_path / "runs", tmp_path / "saved")
+    rows = result.history
+    assert result.status == "finished" and rows[0].get("val_accuracy") is None
+    assert result.manifest["data"]["val_images"] == 0 and result.manifest["config"]["augment"] is False

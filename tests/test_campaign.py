@@ -1,0 +1,97 @@
+"""The campaign driver: order, parallel slots, dependencies, failures, resume by rerunning.
+
+Jobs here are tiny Python scripts in a fake checkout, so the test runs in
+seconds: each appends its name (and the arguments it got) to a log file.
+"""
+
+import json
+import sys
+
+import pytest
+
+from keras_resnet_opt.campaign import DONE, FAILED, load_plan, read_state, run_campaign
+
+JOB = """
+import sys, time
+from pathlib import Path
+name, code = sys.argv[1], int(sys.argv[2])
+time.sleep(float(sys.argv[3]))
+with open(Path(__file__).parent / "ran.txt", "a") as f:
+    f.write(" ".join(sys.argv[1:]) + "\\n")
+raise SystemExit(code)
+"""
+
+
+@pytest.fixture
+def checkout(tmp_path):
+    code = tmp_path / "code"
+    (code / "keras_resnet_opt").mkdir(parents=True)
+    (code / "job.py").write_text(JOB)
+    return code
+
+
+def _plan(tmp_path, jobs):
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"jobs": jobs}))
+    return path
+
+
+def _job(name, code=0, sleep=0.0, after=()):
+    return {"name": name, "argv": ["job.py", name, str(code), str(sleep)], "after": list(after)}
+
+
+def _ran(checkout):
+    path = checkout / "ran.txt"
+    return [line.split() for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def test_jobs_run_in_order_with_threads_and_dependencies(tmp_path, checkout, monkeypatch):
+    monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
+    plan = _plan(tmp_path, [_job("a", sleep=0.3), _job("b"), _job("c", after=["a", "b"])])
+    status = run_campaign(plan, tmp_path / "campaign", checkout, workers=2, threads=1, python=sys.executable, out=lambda _: None)
+    assert status == {"a": DONE, "b": DONE, "c": DONE}
+    ran = _ran(checkout)
+    assert [r[0] for r in ran] == ["b", "a", "c"]  # b is quicker; c waits for both
+    assert all(r[-2:] == ["--threads", "1"] for r in ran)
+    state = read_state(tmp_path / "campaign")
+    assert state["jobs"]["c"]["exit_code"] == 0 and (tmp_path / "campaign" / "logs" / "a.log").is_file()
+
+
+def test_a_failure_blocks_its_dependents_and_a_rerun_skips_what_is_done(tmp_path, checkout, monkeypatch):
+    monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
+    plan = _plan(tmp_path, [_job("ok"), _job("bad", code=3), _job("needs-bad", after=["bad"])])
+    quiet = dict(workers=1, threads=None, python=sys.executable, out=lambda _: None)
+    status = run_campaign(plan, tmp_path / "campaign", checkout, **quiet)
+    assert status == {"ok": DONE, "bad": FAILED, "needs-bad": None}
+    assert [r[0] for r in _ran(checkout)] == ["ok", "bad"] and "--threads" not in _ran(checkout)[0]
+
+    # Rerun: nothing done is repeated, a failure stays failed unless retried.
+    assert run_campaign(plan, tmp_path / "campaign", checkout, **quiet)["bad"] == FAILED
+    assert len(_ran(checkout)) == 2
+    plan = _plan(tmp_path, [_job("ok"), _job("bad"), _job("needs-bad", after=["bad"])])  # fixed
+    status = run_campaign(plan, tmp_path / "campaign", checkout, retry_failed=True, **quiet)
+    assert status == {"ok": DONE, "bad": DONE, "needs-bad": DONE}
+    assert [r[0] for r in _ran(checkout)] == ["ok", "bad", "bad", "needs-bad"]
+
+
+@pytest.mark.parametrize(
+    "jobs,message",
+    [
+        ([_job("a"), _job("a")], "twice"),
+        ([_job("a", after=["zz"])], "unknown job"),
+        ([_job("a", after=["b"]), _job("b", after=["a"])], "cycle"),
+        ([_job("../escape")], "plain file names"),
+        ([{"name": "a", "argv": []}], "non-empty `argv`"),
+    ],
+)
+def test_bad_plans_are_refused_with_the_reason(tmp_path, jobs, message):
+    with pytest.raises(ValueError, match=message):
+        load_plan(_plan(tmp_path, jobs))
+
+
+def test_missing_plan_and_wrong_checkout_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_plan(tmp_path / "nope.json")
+    plan = _plan(tmp_path, [_job("a")])
+    with pytest.raises(ValueError, match="not a checkout of this project"):
+        run_campaign(plan, tmp_path / "campaign", tmp_path, out=lambda _: None)
