@@ -37,3 +37,13 @@ def test_data_layout_times_both_layouts():
     summary = _run("data_layout.py", "--images", "64", "--epochs", "2", "--repeats", "1", "--batch-size", "32")
     assert set(summary["images_per_s"]) == {"channels_last", "channels_first"}
     assert all(v > 0 for v in summary["images_per_s"].values())
+
+
+def test_campaign_throughput_reports_both_configurations(tmp_path):
+    path = tmp_path / "campaign.json"
+    summary = _run("campaign_throughput.py", "--model", "resnet8", "--images", "32", "--epochs", "2",
+                   "--batch-size", "16", "--repeats", "1", "--precisions", "float32", "--json", str(path))
+    assert json.loads(path.read_text()) == summary
+    rows = {(r["processes"], r["threads_each"], r["precision"]): r for r in summary["results"]}
+    assert set(rows) == {(1, 2, "float32"), (2, 1, "float32")}
+    assert all(r["total_images_per_s"] > 0 and r["per_process_images_per_s"] > 0 for r in rows.values())
