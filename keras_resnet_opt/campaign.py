@@ -14,6 +14,9 @@ checkpoints), so the driver only has to:
 - record each job's end (exit code, time) in ``state.json`` and its output in
   ``logs/<job>.log``, so a rerun of the driver skips what is done and
   restarts the rest, which then resume;
+- read the plan again whenever it looks for a job to start, so jobs added
+  to the plan while it runs (the final runs, once tuning has chosen their
+  rates) are picked up without stopping the jobs in flight;
 - run every job from one code checkout (``code_dir``, a clone at a fixed
   commit), so that work on the main tree does not change runs in flight.
   The runs' manifests record that commit (``environment.code_version``).
@@ -164,6 +167,10 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
 
     signal.signal(signal.SIGTERM, stop_children)
     while True:
+        try:
+            jobs = load_plan(plan_path)
+        except (ValueError, FileNotFoundError) as e:  # a plan being edited: keep the last good one
+            out(f"[{_now()}] plan not reloaded, keeping the previous one: {e}")
         for name, (process, log) in list(running.items()):
             code = process.poll()
             if code is None:

@@ -95,3 +95,17 @@ def test_missing_plan_and_wrong_checkout_are_clear_errors(tmp_path):
     plan = _plan(tmp_path, [_job("a")])
     with pytest.raises(ValueError, match="not a checkout of this project"):
         run_campaign(plan, tmp_path / "campaign", tmp_path, out=lambda _: None)
+
+
+def test_jobs_added_to_the_plan_while_it_runs_are_picked_up(tmp_path, checkout, monkeypatch):
+    monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
+    plan = _plan(tmp_path, [_job("first", sleep=0.5)])
+    lines = []
+
+    def out(line):
+        lines.append(line)
+        if "first: started" in line:  # the plan grows while "first" runs
+            _plan(tmp_path, [_job("first", sleep=0.5), _job("added", after=["first"])])
+
+    status = run_campaign(plan, tmp_path / "campaign", checkout, workers=1, threads=None, python=sys.executable, out=out)
+    assert status == {"first": DONE, "added": DONE} and [r[0] for r in _ran(checkout)] == ["first", "added"]

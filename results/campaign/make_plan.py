@@ -1,0 +1,72 @@
+"""Writes plan.json, the round-2 campaign's job list (see README.md beside it).
+
+    python results/campaign/make_plan.py
+
+Order is priority: the driver starts the first job whose dependencies are
+done. So the He run and every tuning search come first, then the
+seed-protocol control arm, then the 10-epoch final runs (seed by seed, so that
+complete paired sets accumulate), then the 30-epoch arm. A final run waits for
+its optimizer's search and reads the rate it chose (`--hparams`).
+"""
+
+import json
+from pathlib import Path
+
+DATA = "../shared/datasets/cifar10"
+TUNING_SEED = "100"  # no final run uses it
+SEEDS = (0, 1, 2)
+OPTIMIZERS = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "adamw", "padam")
+THIRTY_EPOCH_OPTIMIZERS = ("sgdm", "adam", "amsgrad", "padam")
+# The p analysis: each p with its own grid, centred where its rate is expected
+# (p -> 0 is SGD-momentum-like, lr ~0.1; p = 1/2 is AMSGrad, lr ~0.001).
+P_ANALYSIS = ((0.0625, 0.1), (0.25, 0.01), (0.5, 0.001))
+PADAM_P = 0.125
+SEED_PORT = "keras_resnet_opt.study.seed_port:SeedPortPadam"
+
+
+def tune(name, optimizer, *extra):
+    return {"name": f"tune-{name}", "argv": [
+        "tuning/search.py", "--optimizer", optimizer, "--tuner", "edge-grid", "--lr-points", "3", "--max-trials", "9",
+        "--preset", "cpu-budget", "--seed", TUNING_SEED, "--data-dir", DATA,
+        "--directory", f"results/cpu-budget/tuning/{name}", *extra, "--quiet"]}
+
+
+def train(name, preset, optimizer, seed, output_dir, *extra, after=()):
+    return {"name": name, "after": list(after), "argv": [
+        "scripts/train.py", "--preset", preset, "--optimizer", optimizer, "--seed", str(seed), "--data-dir", DATA,
+        "--output-dir", output_dir, "--run-name", name, *extra, "--quiet"]}
+
+
+def hparams(optimizer):
+    return ["--hparams", f"results/cpu-budget/tuning/{optimizer}/best_hparams.json"]
+
+
+def plan():
+    jobs = [train("he2016-resnet20-sgdm-s0", "he2016", "sgdm", 0, "results/he2016/runs", "--model", "resnet20")]
+    for optimizer in ("sgdm", "adam", "amsgrad", "padam", "sgd", "nadam", "adamw"):
+        jobs.append(tune(optimizer, optimizer, *(["--partial", str(PADAM_P)] if optimizer == "padam" else [])))
+    for p, centre in P_ANALYSIS:
+        jobs.append(tune(f"padam-p{p:g}", "padam", "--partial", str(p), "--lr-center", str(centre)))
+    # The seed report's protocol: 2 seeds for the three Padam-question arms, 1 for the rest.
+    for optimizer, seeds in (("padam", (0, 1)), ("amsgrad", (0, 1)), ("seed_port_padam", (0, 1)),
+                             ("sgdm", (0,)), ("adam", (0,)), ("nadam", (0,)), ("adamw", (0,))):
+        for seed in seeds:
+            name = f"seed-protocol-resnet20-{optimizer}-s{seed}"
+            registry_name = SEED_PORT if optimizer == "seed_port_padam" else optimizer
+            extra = ["--lr", "0.1"] if optimizer == "seed_port_padam" else []
+            jobs.append(train(name, "seed-protocol", registry_name, seed, "results/cpu-budget/control/runs", *extra))
+    for seed in SEEDS:
+        for optimizer in OPTIMIZERS:
+            jobs.append(train(f"cpu-budget-resnet20-{optimizer}-s{seed}", "cpu-budget", optimizer, seed,
+                              "results/cpu-budget/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
+    for seed in SEEDS:
+        for optimizer in THIRTY_EPOCH_OPTIMIZERS:
+            jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
+                              "results/cpu-budget-30/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
+    return {"jobs": jobs}
+
+
+if __name__ == "__main__":
+    path = Path(__file__).with_name("plan.json")
+    path.write_text(json.dumps(plan(), indent=1) + "\n")
+    print(f"{path}: {len(plan()['jobs'])} jobs")
