@@ -4,8 +4,9 @@
 
 Order is priority: the driver starts the first job whose dependencies are
 done. So the He run and every tuning search come first, then the
-seed-protocol control arm, then the 10-epoch final runs (seed by seed, so that
-complete paired sets accumulate), then the 30-epoch arm. A final run waits for
+seed-protocol control arm, then the 10-epoch final runs with the p analysis's
+runs (seed by seed, so that complete paired sets accumulate), then the
+30-epoch arm. A final run waits for
 its optimizer's search and reads the rate it chose (`--hparams`).
 """
 
@@ -59,6 +60,12 @@ def plan():
         for optimizer in OPTIMIZERS:
             jobs.append(train(f"cpu-budget-resnet20-{optimizer}-s{seed}", "cpu-budget", optimizer, seed,
                               "results/cpu-budget/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
+        # The p analysis: Padam at each other p, at that p's own tuned rate (its
+        # search also fixed p, so --hparams carries both).
+        for p, _ in P_ANALYSIS:
+            search = f"padam-p{p:g}"
+            jobs.append(train(f"cpu-budget-resnet20-{search}-s{seed}", "cpu-budget", "padam", seed,
+                              "results/cpu-budget/runs", *hparams(search), after=[f"tune-{search}"]))
     for seed in SEEDS:
         for optimizer in THIRTY_EPOCH_OPTIMIZERS:
             jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
