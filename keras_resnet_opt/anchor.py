@@ -1,0 +1,99 @@
+"""One run against one published number: the He et al. anchor run's summary and curves.
+
+A tool that compares optimizers must show once that its training path reaches
+a published result (`results/he2016/`). `summarize_anchor` reads a finished
+run folder and reports its final test error next to the published one, in
+the units the paper uses (iterations, not epochs); `plot_anchor` draws train
+loss and test error against iterations with the learning-rate decays marked,
+the picture of He et al.'s Figure 6.
+
+Only the final epoch's test error is compared: the best epoch's would be
+chosen on the test set.
+"""
+
+import json
+import math
+from pathlib import Path
+
+from keras_resnet_opt.atomic import atomic_path, write_json
+from keras_resnet_opt.training.history import read_history
+
+
+def _steps_per_epoch(manifest):
+    return math.ceil(manifest["data"]["train_images"] / manifest["config"]["batch_size"])
+
+
+def summarize_anchor(run_dir, published_error_pct, source):
+    """``dict`` with the run's final test error (%), the published one, their
+    difference, the iterations trained, the decay iterations and the run's
+    provenance (command, data, device, commit).
+
+    Raises:
+        ValueError: the run folder holds no finished run (no manifest).
+    """
+    run_dir = Path(run_dir)
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise ValueError(f"{str(run_dir)!r} holds no finished run (no manifest.json); finish or resume it first.")
+    manifest = json.loads(manifest_path.read_text())
+    config = manifest["config"]
+    steps = _steps_per_epoch(manifest)
+    final_error = 100.0 * manifest["final"]["test_error"]
+    return {
+        "run": run_dir.name,
+        "final_test_error_pct": round(final_error, 2),
+        "published_test_error_pct": published_error_pct,
+        "difference_pp": round(final_error - published_error_pct, 2),
+        "published_source": source,
+        "epochs": manifest["final"]["epoch"],
+        "iterations": manifest["final"]["epoch"] * steps,
+        "decay_iterations": [round(b * steps) for b in config["lr_boundaries"]],
+        "final_train_loss": manifest["final"]["train_loss"],
+        "train_images": manifest["data"]["train_images"],
+        "data_source": manifest["data"]["source"],
+        "precision": config["precision"],
+        "device": manifest.get("device"),
+        "code": manifest.get("code"),
+        "command": manifest.get("command"),
+    }
+
+
+def plot_anchor(run_dir, path, published_error_pct=None):
+    """Train loss and test error (%) against iterations, decays dashed, the
+    published final error as a dotted line; written atomically to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    steps = _steps_per_epoch(manifest)
+    rows = read_history(run_dir)
+    iterations = [r["epoch"] * steps for r in rows]
+    fig, (loss_ax, error_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(iterations, [r["loss"] for r in rows])
+    loss_ax.set(xlabel="iterations", ylabel="train loss (augmented batches)", yscale="log")
+    error_ax.plot(iterations, [100.0 * r["test_error"] for r in rows], label="this run")
+    if published_error_pct is not None:
+        error_ax.axhline(published_error_pct, linestyle=":", color="black", label=f"published {published_error_pct}%")
+    error_ax.set(xlabel="iterations", ylabel="test error (%)", ylim=(0, 30))
+    for ax in (loss_ax, error_ax):
+        for boundary in manifest["config"]["lr_boundaries"]:
+            ax.axvline(boundary * steps, linestyle="--", color="grey", linewidth=0.8)
+    error_ax.legend()
+    fig.suptitle(f"{run_dir.name}: lr /10 at the dashed lines")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    return Path(path)
+
+
+def write_anchor_report(run_dir, out_dir, published_error_pct, source):
+    """``summary.json`` and ``curves.png`` in ``out_dir``; returns the summary."""
+    out_dir = Path(out_dir)
+    summary = summarize_anchor(run_dir, published_error_pct, source)
+    write_json(out_dir / "summary.json", summary)
+    plot_anchor(run_dir, out_dir / "curves.png", published_error_pct)
+    return summary

@@ -1,0 +1,32 @@
+"""``python scripts/anchor_report.py RUN_DIR``: a finished run against its published number."""
+
+import argparse
+import json
+import sys
+
+from keras_resnet_opt.cli.common import fail
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description="Summarise a finished run against a published test error: summary.json and curves.png.")
+    p.add_argument("run_dir", help="the finished run folder (holds manifest.json)")
+    p.add_argument("--out", required=True, help="folder for summary.json and curves.png")
+    p.add_argument("--published-error", type=float, default=8.75, help="published test error in %% (default: 8.75, He et al.'s ResNet-20)")
+    p.add_argument("--source", default="He et al. 2016, Table 6 (ResNet-20)", help="where the published number comes from")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from keras_resnet_opt.anchor import write_anchor_report
+
+    try:
+        summary = write_anchor_report(args.run_dir, args.out, args.published_error, args.source)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    print(json.dumps({k: summary[k] for k in ("final_test_error_pct", "published_test_error_pct", "difference_pp", "iterations")}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

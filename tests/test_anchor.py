@@ -1,0 +1,42 @@
+"""The anchor-run summary: final (never best) test error against the published one, in iterations."""
+
+import json
+
+import pytest
+
+from keras_resnet_opt.anchor import summarize_anchor, write_anchor_report
+from keras_resnet_opt.training.history import write_history
+
+
+def _run(tmp_path, finished=True):
+    run_dir = tmp_path / "he2016-resnet20-sgdm-s0"
+    rows = [{"epoch": e, "loss": 2.0 / e, "test_error": err, "test_accuracy": 1 - err}
+            for e, err in ((1, 0.5), (2, 0.05), (3, 0.09))]  # epoch 2 is the best, epoch 3 the final
+    write_history(run_dir, rows)
+    if finished:
+        manifest = {
+            "config": {"batch_size": 128, "lr_boundaries": [32000 / 391, 48000 / 391], "precision": "float32"},
+            "data": {"train_images": 50000, "source": "image-folder"},
+            "final": {"epoch": 3, "test_error": 0.09, "train_loss": 2.0 / 3},
+            "command": "python scripts/train.py --preset he2016", "device": "CPU", "code": {"commit": "abc", "dirty": False},
+        }
+        (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    return run_dir
+
+
+def test_summary_uses_the_final_epoch_and_iterations(tmp_path):
+    summary = summarize_anchor(_run(tmp_path), 8.75, "He et al. 2016")
+    assert summary["final_test_error_pct"] == 9.0 and summary["difference_pp"] == 0.25
+    assert summary["iterations"] == 3 * 391 and summary["decay_iterations"] == [32000, 48000]
+    assert summary["code"]["commit"] == "abc"
+
+
+def test_report_writes_summary_and_curves(tmp_path):
+    summary = write_anchor_report(_run(tmp_path), tmp_path / "out", 8.75, "He et al. 2016")
+    assert json.loads((tmp_path / "out" / "summary.json").read_text()) == summary
+    assert (tmp_path / "out" / "curves.png").stat().st_size > 0
+
+
+def test_unfinished_run_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="no finished run"):
+        summarize_anchor(_run(tmp_path, finished=False), 8.75, "x")
