@@ -1,8 +1,12 @@
-"""Write the report of a study directory: report.md, summary tables and figures.
+"""Write the report of a study directory: report.md, summary tables, paired tests and figures.
 
-    python scripts/report.py STUDY_DIR [--target-accuracy 0.9] [--pdf] [--tuning-trials trials.csv]
+    python scripts/report.py STUDY_DIR [--pdf] [--tuning-trials trials.csv]
 
-All logic lives in `keras_resnet_opt.study.report.write_report`.
+The report tests what the study declared in its study.json before the runs
+(the speed target included); to add a claim or a target later, declare it
+with `keras_resnet_opt.study.claims.preregister`, and the report marks it
+"added after the results". All logic lives in
+`keras_resnet_opt.study.report.write_report`.
 """
 
 import argparse
@@ -13,14 +17,7 @@ from keras_resnet_opt.study.report import write_report
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study_dir", help="study directory holding runs/<run-name>/")
-    parser.add_argument(
-        "--target-accuracy",
-        type=float,
-        default=None,
-        help="test accuracy (fraction, e.g. 0.9) for the time-to-target columns; "
-        "default: the lowest mean final accuracy among the optimizers, rounded down to a percent",
-    )
+    parser.add_argument("study_dir", help="study directory holding runs/<run-name>/ (and study.json)")
     parser.add_argument("--pdf", action="store_true", help="also save every figure as PDF")
     parser.add_argument(
         "--tuning-trials",
@@ -33,7 +30,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        path = write_report(args.study_dir, args.target_accuracy, args.pdf, args.tuning_trials)
+        path = write_report(args.study_dir, args.pdf, args.tuning_trials)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""Aggregation over seeds on synthetic run directories whose statistics are known by hand."""
+"""The descriptive table over seeds on synthetic run directories whose statistics are known by hand."""
 
 import json
 import math
@@ -125,7 +125,7 @@ def test_summary_means_intervals_and_exclusion_of_unfinished(tmp_path):
 
     study = load_study(tmp_path)
     assert [r.name for r in study.unfinished_runs] == ["sgdm-s9"]
-    summary = aggregate.summarize(study, target_accuracy=0.5)
+    summary = aggregate.summarize(study, target_val_accuracy=0.5)
     assert list(summary["variant"]) == ["sgdm", "adam"]
     sgdm = summary.set_index("variant").loc["sgdm"]
     assert sgdm["n"] == 3 and sgdm["seeds"] == "0,1,2"
@@ -152,58 +152,21 @@ def test_p_sweep_runs_are_grouped_apart(tmp_path):
     assert summary.loc["padam", "partial"] == 0.125
 
 
-def test_epochs_and_seconds_to_target():
-    history = make_history([0.6, 0.45, 0.35, 0.2], epoch_time_s=[12.0, 10.0, 10.0, 10.0])
-    assert aggregate.epochs_to_target(history, 0.65) == (3.0, 32.0)
-    assert aggregate.epochs_to_target(history, 0.55) == (2.0, 22.0)
-    epoch, seconds = aggregate.epochs_to_target(history, 0.9)
-    assert math.isnan(epoch) and math.isnan(seconds)
-
-
-def test_time_to_target_summary_counts_seeds_that_reached_it(tmp_path):
-    add_run(tmp_path, "a", make_config("sgdm", 0, epochs=4), make_history([0.6, 0.4, 0.3, 0.2]))
-    add_run(tmp_path, "b", make_config("sgdm", 1, epochs=4), make_history([0.6, 0.5, 0.35, 0.25]))
-    add_run(tmp_path, "c", make_config("sgdm", 2, epochs=4), make_history([0.6, 0.5, 0.5, 0.5]))
-    row = aggregate.summarize(load_study(tmp_path), target_accuracy=0.7).iloc[0]
-    assert row["n_reached_target"] == 2
-    assert row["epochs_to_target_mean"] == pytest.approx(3.5)  # epochs 3 and 4
-    assert row["seconds_to_target_mean"] == pytest.approx(35.0)
-
-
-def test_default_target_is_worst_mean_final_accuracy_rounded_down(tmp_path):
+def test_no_target_is_derived_from_the_results(tmp_path):
+    # Without a declared target the table has no time-to-target: it is never picked from the results.
     add_run(tmp_path, "a", make_config("sgdm", 0, epochs=2), make_history([0.5, 0.123]))
-    add_run(tmp_path, "b", make_config("adam", 0, epochs=2), make_history([0.5, 0.234]))
     summary = aggregate.summarize(load_study(tmp_path))
-    assert set(summary["target_accuracy"]) == {0.76}
-    with pytest.raises(ValueError, match="target_accuracy=90"):
-        aggregate.summarize(load_study(tmp_path), target_accuracy=90)
+    assert math.isnan(summary["target_val_accuracy"].iloc[0]) and math.isnan(summary["target_epoch_median"].iloc[0])
+    assert "| no target | - |" in aggregate.summary_to_markdown(summary)
 
 
-def test_curve_smoothness_second_half_and_skipped_boundaries():
-    # Epochs 1-5 (first half) are ignored; changes into epochs 7..10 are 0.02, 0.04, 0.02, 0.06.
-    errors = [0.9, 0.1, 0.9, 0.1, 0.9, 0.30, 0.32, 0.28, 0.30, 0.24]
-    history = make_history(errors)
-    assert aggregate.curve_smoothness(history) == pytest.approx((0.02 + 0.04 + 0.02 + 0.06) / 4)
-    # A step boundary at epoch 7 removes the changes into epochs 7, 8 and 9.
-    assert aggregate.curve_smoothness(history, lr_boundaries=[7]) == pytest.approx(0.06)
-    # A fractional boundary (7.5) removes the changes into epochs 8 and 9.
-    assert aggregate.curve_smoothness(history, lr_boundaries=[7.5]) == pytest.approx((0.02 + 0.06) / 2)
-    assert math.isnan(aggregate.curve_smoothness(make_history([0.5])))
-
-
-def test_step_overhead_against_sgd_ignores_first_epoch(tmp_path):
-    sgd = make_history([0.5, 0.4, 0.3], step_time_ms=[100.0, 10.0, 10.0])
-    adam = make_history([0.5, 0.4, 0.3], step_time_ms=[150.0, 12.0, 12.0])
-    add_run(tmp_path, "sgd", make_config("sgd", 0, epochs=3), sgd)
-    add_run(tmp_path, "adam", make_config("adam", 0, epochs=3), adam)
-    summary = aggregate.summarize(load_study(tmp_path)).set_index("variant")
-    assert summary.loc["sgd", "step_overhead_vs_sgd"] == pytest.approx(1.0)
-    assert summary.loc["adam", "step_overhead_vs_sgd"] == pytest.approx(1.2)
-
-
-def test_step_overhead_is_nan_without_sgd(tmp_path):
-    add_run(tmp_path, "adam", make_config("adam", 0, epochs=2), make_history([0.5, 0.4]))
-    assert math.isnan(aggregate.summarize(load_study(tmp_path))["step_overhead_vs_sgd"].iloc[0])
+def test_step_time_is_the_median_after_the_first_epoch(tmp_path):
+    add_run(tmp_path, "sgd", make_config("sgd", 0, epochs=4), make_history([0.5, 0.4, 0.3, 0.2],
+            step_time_ms=[100.0, 10.0, 14.0, 12.0]))  # fmt: skip
+    add_run(tmp_path, "sgd1", make_config("sgd", 1, epochs=4), make_history([0.5, 0.4, 0.3, 0.2],
+            step_time_ms=[90.0, 20.0, 20.0, 20.0]))  # fmt: skip
+    row = aggregate.summarize(load_study(tmp_path)).iloc[0]
+    assert row["step_time_ms_median"] == pytest.approx(np.median([12.0, 20.0]))  # per-run medians 12 and 20
 
 
 def test_diverged_runs_are_counted(tmp_path):
@@ -258,7 +221,7 @@ def test_exports_markdown_latex_csv(tmp_path):
     for seed, final in enumerate([0.10, 0.12, 0.14]):
         add_run(tmp_path, f"sgdm-s{seed}", make_config("sgdm", seed), make_history(np.linspace(0.8, final, 8)))
     add_run(tmp_path, "padam-p25", make_config("padam", 0, partial=0.25), make_history(np.linspace(0.8, 0.2, 8)))
-    summary = aggregate.summarize(load_study(tmp_path), target_accuracy=0.5)
+    summary = aggregate.summarize(load_study(tmp_path), target_val_accuracy=0.5)
     paths = aggregate.export_summary(summary, tmp_path / "out")
     markdown = paths["md"].read_text()
     half = T_975_DF2 * 0.02 / math.sqrt(3) * 100

@@ -162,3 +162,29 @@ def test_a_finished_study_starts_nothing_and_asks_for_no_gpu(tmp_path, monkeypat
     launcher = FakeLauncher()
     assert run_study(tmp_path / "study", cells, COMMON, launch=launcher, log=lambda line: None) == {done.name: 0}
     assert launcher.launched == []
+
+
+def test_compare_declares_claims_before_any_run_starts(tmp_path, monkeypatch):
+    from keras_resnet_opt.cli import compare
+
+    study_dir = tmp_path / "study"
+    seen = {}
+
+    def fake_run_study(directory, cells, common, workers, saved_models_dir, gpus=None):
+        seen.update(json.loads((study_dir / "study.json").read_text()))
+        return {}
+
+    monkeypatch.setattr(compare, "run_study", fake_run_study)
+    argv = ["--preset", "smoke", "--optimizers", "sgdm,adam,padam", "--seeds", "3", "--study-dir", str(study_dir),
+            "--target-val-accuracy", "0.6", "--hparams", "tuned.json", "--no-report"]  # fmt: skip
+    assert compare.main(argv) == 0
+    section = seen["preregistration"]
+    assert section["settings"]["target_val_accuracy"] == 0.6
+    assert section["settings"]["learning_rates"] == {"smoke": "tuned"}
+    assert [c["id"] for c in section["contrasts"]] == ["adam-sgdm", "padam-sgdm", "padam-adam"]
+    assert all(not c["after_results"] for c in section["claims"])
+    # Resuming rewrites the plan and leaves the declaration, times included, as it was.
+    assert compare.main(argv) == 0
+    assert json.loads((study_dir / "study.json").read_text())["preregistration"] == section
+    with pytest.raises(SystemExit):
+        compare.main(argv[:-3] + ["--target-val-accuracy", "60", "--no-report"])

@@ -94,6 +94,22 @@ def test_p_sweep_with_reference_lines(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p_sweep.pdf", "p_sweep.png"]  # no temp files
 
 
+def test_p_sweep_draws_no_interval_with_fewer_than_three_seeds():
+    summary = make_summary(
+        [
+            {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "test_error_mean": 0.6, "test_error_ci": 0.27, "n": 2},
+            {"variant": "padam", "optimizer": "padam", "partial": 0.125, "test_error_mean": 0.53, "test_error_ci": 0.01,
+             "n": 2},
+            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.47,
+             "test_error_ci": 0.02, "n": 3},
+        ]
+    )  # fmt: skip
+    ax = plots.plot_p_sweep(summary).axes[0]
+    (bars,) = [c for c in ax.collections if len(c.get_segments())]
+    assert [tuple(seg[:, 0]) for seg in bars.get_segments()] == [(0.25, 0.25)]  # only the 3-seed point
+    assert not ax.patches  # no band around sgdm's 2-seed mean
+
+
 def test_p_sweep_without_references():
     summary = make_summary(
         [{"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.1, "test_error_ci": 0.01}]
@@ -136,3 +152,56 @@ def test_performance_profile_lines():
     assert legend_labels(ax) == ["sgdm", "adam"]
     sgdm = ax.get_lines()[0]
     assert sgdm.get_ydata()[0] == pytest.approx(0.5) and sgdm.get_ydata()[-1] == pytest.approx(1.0)
+
+
+def make_per_run(variants, seeds=(0, 1), epochs=5, workload="resnet20 smoke (5 ep)"):
+    rows = []
+    for i, variant in enumerate(variants):
+        for seed in seeds:
+            for epoch in range(1, epochs + 1):
+                rows.append({"workload": workload, "variant": variant, "main": "(" not in variant,
+                             "run": f"{variant}-s{seed}", "seed": seed, "epoch": epoch,
+                             "loss": 2.0 / epoch + 0.1 * i + 0.01 * seed,
+                             "test_error": 0.5 / epoch + 0.01 * i + 0.02 * seed, "val_error": 0.5})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_each_seed_thin_and_the_mean_thick():
+    curves = make_curves(["sgdm", "adam"])
+    fig = plots.plot_test_error(curves, per_run=make_per_run(["sgdm", "adam"], seeds=(0, 1, 2)))
+    ax = fig.axes[0]
+    widths = sorted(line.get_linewidth() for line in ax.get_lines())
+    assert len(widths) == 2 * 3 + 2  # three seeds each, and each mean
+    assert widths[:6] == [widths[0]] * 6 and widths[-1] > 2 * widths[0]
+    assert legend_labels(ax) == ["sgdm", "adam"]  # the seeds stay out of the legend
+    seed_line = ax.get_lines()[1]  # sgdm seed 1, in percent
+    assert seed_line.get_ydata()[0] == pytest.approx((0.5 + 0.02) * 100)
+
+
+def test_no_band_with_fewer_than_three_seeds_and_bands_stay_in_range():
+    curves = make_curves(["sgdm", "adam"])
+    curves["n"] = 2
+    assert len(plots.plot_test_error(curves).axes[0].collections) == 0
+    wide = make_curves(["sgdm", "adam"])
+    wide["test_error_ci"] = 5.0  # a 500 pp half-width must still be drawn inside 0-100%
+    ax = plots.plot_test_error(wide).axes[0]
+    assert len(ax.collections) == 2
+    ys = np.concatenate([path.vertices[:, 1] for band in ax.collections for path in band.get_paths()])
+    assert ys.min() >= 0.0 and ys.max() <= 100.0
+
+
+def test_forest_plot_draws_intervals_and_the_margin(tmp_path):
+    rows = [
+        {"label": "adam - sgdm", "mean": -6.7, "low": -10.4, "high": -3.0, "n": 3, "decided": True},
+        {"label": "padam - sgdm", "mean": -5.7, "low": -32.2, "high": 20.8, "n": 2, "decided": False},
+    ]
+    fig = plots.plot_contrasts(rows, margin=1.0, path=tmp_path / "contrasts.png")
+    ax = fig.axes[0]
+    labels = dict(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())))
+    assert labels == {1: "adam - sgdm (n=3)", 0: "padam - sgdm (n=2)"}  # the first row on top
+    intervals = [c for c in ax.collections if c.get_segments()]
+    spans = sorted(tuple(seg[:, 0]) for c in intervals for seg in c.get_segments())
+    assert spans == [(-32.2, 20.8), (-10.4, -3.0)]
+    margins = sorted(line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == "--")
+    assert margins == [-1.0, 1.0]
+    assert (tmp_path / "contrasts.png").is_file()

@@ -1,5 +1,6 @@
-"""The report end to end, from synthetic run directories in tmp_path."""
+"""The report end to end, from synthetic run directories in tmp_path whose verdicts are known."""
 
+import json
 import os
 import runpy
 from pathlib import Path
@@ -9,181 +10,197 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import aggregate, report
-from keras_resnet_opt.study.runs import load_study, write_run_dir
+from keras_resnet_opt.study import claims, report
+from keras_resnet_opt.study.runs import write_run_dir
 
-EPOCHS = 8  # early epoch = 2; second half = epochs 5-8
+EPOCHS = 8
 SEEDS = (0, 1, 2)
+REPO = Path(__file__).resolve().parents[1]
+# Seed effects shared by every optimizer (the pairing) and a little jitter of each run's own.
+SEED_EFFECT = {0: 0.0, 1: 0.02, 2: 0.04}
+JITTER = (0.0005, -0.0004, 0.0002)
+# optimizer: (final test error, convergence rate k, roughness amplitude of the curve, p)
+WORLD = {
+    "sgd": (0.20, 0.3, 0.02, None),
+    "sgdm": (0.10, 0.3, 0.02, None),
+    "adam": (0.15, 2.0, 0.02, None),
+    "nadam": (0.16, 2.0, 0.02, None),
+    "amsgrad": (0.14, 2.0, 0.02, None),
+    "padam": (0.10, 2.0, 0.0, None),
+    "padam-p0.25": (0.07, 2.0, 0.0, 0.25),
+    "padam-p0.0625": (0.12, 2.0, 0.0, 0.0625),
+}
+# Claims (a)-(f) in this world: adam/amsgrad reach the target sooner than sgdm and end
+# higher; padam is as fast and ends like sgdm; p = 1/4 beats both ends; padam ends
+# below amsgrad (so (d) is contradicted); padam's curve is the smooth one; amsgrad is
+# lowest and sgd highest of sgd/adam/nadam/amsgrad.
+EXPECTED = {"a": "Holds", "b": "Holds", "c": "Holds", "d": "Contradicted", "e": "Holds", "f": "Holds"}
 
 
-def curve(early, final, noise, seed, epochs=EPOCHS):
-    """Test error: 0.9 at epoch 1, `early` at epoch 2, linear to `final`, alternating noise in the second half."""
-    errors = np.concatenate([[0.9, early], np.linspace(early, final, epochs - 1)[1:]])
-    errors = errors + 0.002 * seed
-    second_half = np.arange(1, epochs + 1) > epochs / 2
-    amplitude = noise * (1.0 + 0.1 * seed)
-    errors[second_half] += amplitude * (-1.0) ** np.arange(second_half.sum())
-    errors[-1] = final + 0.002 * seed  # the final value is exact, noise aside
+def curve(final, k, roughness, seed, epochs=EPOCHS):
+    t = np.arange(1, epochs + 1)
+    errors = final + (0.9 - final) * np.exp(-k * t)
+    amplitude = roughness * (1.0 + 0.02 * seed)
+    errors[1:-1] += amplitude * (-1.0) ** t[1:-1]
+    errors[-1] = final
     return errors
 
 
-def history(errors):
+def write_run(study_dir, optimizer, seed, errors, partial=None, finished=True, model="resnet20", epochs=EPOCHS,
+              subset=5000, prefix="", predictions=None, labels=None, preset="smoke"):  # fmt: skip
     errors = np.asarray(errors, dtype=float)
-    epochs = np.arange(1, len(errors) + 1)
-    loss = 2.0 * errors + 0.05
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "epoch": epochs, "loss": loss, "accuracy": 1.0 - errors + 0.05, "val_loss": loss,
-            "val_accuracy": 1.0 - errors, "test_loss": loss, "test_accuracy": 1.0 - errors,
-            "test_error": errors, "learning_rate": 0.1, "epoch_time_s": 30.0, "train_time_s": 25.0,
-            "images_per_sec": 200.0, "step_time_ms": 50.0,
+            "epoch": np.arange(1, len(errors) + 1), "loss": 2.0 * errors + 0.05, "accuracy": 1.0 - errors + 0.05,
+            "val_loss": 2.0 * errors, "val_accuracy": 1.0 - errors, "test_loss": 2.0 * errors,
+            "test_accuracy": 1.0 - errors, "test_error": errors, "learning_rate": 0.1, "epoch_time_s": 30.0,
+            "test_eval_time_s": 5.0, "train_time_s": 25.0, "images_per_sec": 200.0, "step_time_ms": 50.0,
         }
     )  # fmt: skip
-
-
-def write_run(
-    study_dir, optimizer, seed, errors, partial=None, finished=True, model="resnet20", epochs=EPOCHS, subset=5000, prefix=""
-):
     config = {
-        "preset": "smoke", "model": model, "optimizer": optimizer, "seed": seed, "epochs": epochs,
+        "preset": preset, "model": model, "optimizer": optimizer, "seed": seed, "epochs": epochs,
         "batch_size": 128, "learning_rate": 0.1, "partial": partial, "weight_decay": 5e-4,
-        "train_subset": subset, "val_size": 1000, "data_dir": "/data/cifar10", "lr_schedule": "step",
-        "lr_boundaries": [3], "lr_decay_factor": 0.1,
+        "train_subset": subset, "val_size": 1000, "data_dir": "/data/cifar10", "lr_schedule": "constant",
+        "lr_boundaries": [], "lr_decay_factor": 0.1,
     }  # fmt: skip
-    frame = history(errors)
     manifest = None
     if finished:
-        last = frame.iloc[-1]
         manifest = {
-            "status": "finished", "diverged_at_epoch": None, "config": config,
-            "final": {
-                "test_accuracy": float(last["test_accuracy"]), "test_error": float(last["test_error"]),
-                "test_loss": float(last["test_loss"]), "train_loss": float(last["loss"]),
-                "train_accuracy": float(last["accuracy"]), "val_accuracy": float(last["val_accuracy"]),
-            },
+            "status": "finished", "diverged_at_epoch": None, "config": config, "final": {},
             "versions": {"tensorflow": "2.21.0", "keras": "3.15.0", "python": "3.11.9"},
             "device": "CPU (2 cores)", "data": {"source": "JPEG image folder", "checksum": "sha256:0123"},
-            "peak_memory_mib": 900.0, "wall_time_s": 240.0, "command": "python scripts/train.py",
+            "peak_memory_mib": 900.0, "wall_time_s": 240.0, "command": "python scripts/train.py --hparams h.json",
         }  # fmt: skip
     name = prefix + (f"{optimizer}-p{partial}-s{seed}" if partial else f"{optimizer}-s{seed}")
-    write_run_dir(study_dir / "runs" / name, config, frame, manifest)
+    write_run_dir(study_dir / "runs" / name, config, frame, manifest, predictions, labels)
 
 
-# (early test error, final test error, second-half noise) per optimizer.
-CLAIMS_HOLD = {
-    "sgdm": (0.60, 0.10, 0.03),
-    "adam": (0.40, 0.15, 0.03),
-    "amsgrad": (0.42, 0.14, 0.03),
-    "padam": (0.41, 0.10, 0.0),
-}
-CLAIMS_FAIL = {
-    "sgdm": (0.40, 0.15, 0.0),
-    "adam": (0.60, 0.10, 0.0),
-    "amsgrad": (0.62, 0.10, 0.0),
-    "padam": (0.70, 0.20, 0.03),
-}
-
-
-def build_study(study_dir, setup, extra=True):
-    for optimizer, (early, final, noise) in setup.items():
-        for seed in SEEDS:
-            write_run(study_dir, optimizer, seed, curve(early, final, noise, seed))
-    if extra:
-        for seed in SEEDS:
-            write_run(study_dir, "padam", seed, curve(0.45, 0.12, 0.0, seed), partial=0.25)
-        write_run(study_dir, "adamw", 0, curve(0.5, 0.11, 0.01, 0))  # one seed: no interval
-        write_run(study_dir, "sgdm", 7, [0.9, 0.8], finished=False)
-    (study_dir / "study.json").write_text(
-        '{"preset": "smoke", "optimizers": ["sgdm", "adam", "nadam"], "seeds": [0], "partial_sweep": [0.25],'
-        ' "command": "python scripts/run_grid.py", "data_dir": "/data/cifar10"}'
-    )
+def build_world(study_dir, world=WORLD, seeds=SEEDS, declare=True):
+    if declare:
+        claims.preregister(
+            study_dir, optimizers=["sgd", "sgdm", "adam", "nadam", "amsgrad", "padam"], target_val_accuracy=0.5,
+            learning_rates={"smoke": "tuned"}, min_epochs_generalisation=5, now="2026-01-01T00:00:00+00:00",
+        )  # fmt: skip
+    for index, (name, (final, k, roughness, p)) in enumerate(world.items()):
+        optimizer = name.split("-")[0]
+        for seed in seeds:
+            jitter = JITTER[(seed + index) % 3]
+            write_run(study_dir, optimizer, seed, curve(final + SEED_EFFECT[seed] + jitter, k, roughness, seed), p)
     return study_dir
 
 
-def verdicts(summary):
-    workload = summary["workload"].iloc[0]
-    return [v.verdict for v in report.check_claims(summary, workload)]
+def verdict_of(text, claim_id):
+    line = next(line for line in text.splitlines() if line.startswith(f"- **({claim_id})**"))
+    return line.rsplit("**", 2)[-2].rstrip(".")
 
 
 @pytest.fixture(scope="module")
-def hold_study(tmp_path_factory):
-    """The study where every claim holds, reported once (PDFs too) and shared."""
-    study_dir = build_study(tmp_path_factory.mktemp("hold"), CLAIMS_HOLD)
-    report.write_report(study_dir, target_accuracy=0.5, pdf=True)
+def world_study(tmp_path_factory):
+    """The constructed world, reported once (PDFs too) and shared."""
+    study_dir = build_world(tmp_path_factory.mktemp("world"))
+    write_run(study_dir, "sgdm", 7, [0.9, 0.8], finished=False)
+    manifest_path = study_dir / "runs" / "adam-s0" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "code": {"commit": "0123456789abcdef", "dirty": True}}))
+    report.write_report(study_dir, pdf=True)
     return study_dir
 
 
-def test_claims_hold_in_constructed_case(hold_study):
-    summary = aggregate.summarize(load_study(hold_study))
-    assert verdicts(summary) == [report.HOLDS] * 3
-    text = (hold_study / "report.md").read_text()
-    assert "Adaptive methods (adam, amsgrad) converge faster than SGD-momentum but generalise worse. **Holds.**" in text
-    assert "Padam (p = 1/8) converges like Adam and generalises like SGD-momentum. **Holds.**" in text
-    assert "Padam's test-error curve is smoother than the other optimizers'. **Holds.**" in text
-    # adamw has one seed: listed, not counted.
-    assert "padam vs adamw" in text and "not compared (one seed, no interval)" in text
+def test_claims_a_to_f_decided_as_constructed(world_study):
+    text = (world_study / "report.md").read_text()
+    assert {c: verdict_of(text, c) for c in EXPECTED} == EXPECTED
+    assert "Tested in: smoke: 8 epochs on the 5000-image training subset, learning rates tuned per optimizer" in text
+    assert "Best interior p: padam(p=0.25) (p = 0.25)" in text
+    assert "*(added after the results)*" not in text  # everything was declared before the runs
 
 
-def test_claims_fail_in_constructed_case(tmp_path):
-    path = report.write_report(build_study(tmp_path, CLAIMS_FAIL, extra=False))
-    summary = aggregate.summarize(load_study(tmp_path))
-    assert verdicts(summary) == [report.DOES_NOT_HOLD] * 3
-    assert path.read_text().count("**Does not hold.**") == 3
+def test_contrast_table_and_no_overlap_verdicts(world_study):
+    text = (world_study / "report.md").read_text()
+    assert "| adam - sgdm | 3 (0, 1, 2) | 5.00 |" in text and "differs: adam higher" in text
+    assert "overlap" not in text.replace("an interval is never compared", "")
+    assert not hasattr(report, "compare_intervals")
+    table = pd.read_csv(world_study / "contrasts.csv")
+    row = table[(table["family"] == "contrasts") & (table["a"] == "adam")].iloc[0]
+    diffs = [(0.15 + JITTER[(s + 2) % 3]) - (0.10 + JITTER[(s + 1) % 3]) for s in SEEDS]
+    assert row["mean"] == pytest.approx(np.mean(diffs) * 100)
+    assert row["p"] == pytest.approx(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
+    assert row["family_size"] == 7
 
 
-def test_overlapping_intervals_are_inconclusive_and_missing_optimizers_untestable(tmp_path):
-    close = {"sgdm": (0.50, 0.12, 0.03), "adam": (0.49, 0.121, 0.03)}
-    build_study(tmp_path, close, extra=False)
-    summary = aggregate.summarize(load_study(tmp_path))
-    claims = report.check_claims(summary, summary["workload"].iloc[0])
-    assert [c.verdict for c in claims] == [report.INCONCLUSIVE, report.NOT_TESTABLE, report.NOT_TESTABLE]
-    assert "padam" in claims[1].evidence[0]
-
-
-def test_compare_intervals():
-    assert report.compare_intervals(1.0, 0.1, 2.0, 0.1) == "lower"
-    assert report.compare_intervals(2.0, 0.1, 1.0, 0.1) == "higher"
-    assert report.compare_intervals(1.0, 0.6, 2.0, 0.6) == "overlap"
-    assert report.compare_intervals(1.0, float("nan"), 2.0, 0.1) == "unknown"
-
-
-def test_report_contents_and_files(hold_study):
-    tmp_path = hold_study
-    for name in ("report.md", "summary.csv", "summary.md", "summary.tex", "curves.csv", "train_loss.png",
-                 "test_error.png", "p_sweep.png", "p_sweep.pdf", "train_loss.pdf"):  # fmt: skip
-        assert (tmp_path / name).is_file(), name
-    path = tmp_path / "report.md"
-    text = path.read_text()
-    assert "![Training loss, resnet20 smoke (8 ep, 5000 train)](train_loss.png)" in text
-    assert "![Padam p sweep, resnet20 smoke (8 ep, 5000 train)](p_sweep.png)" in text
+def test_report_contents_and_files(world_study):
+    for name in ("report.md", "summary.csv", "summary.md", "summary.tex", "curves.csv", "contrasts.csv",
+                 "train_loss.png", "test_error.png", "contrasts.png", "p_sweep.png", "p_sweep.pdf",
+                 "contrasts.pdf"):  # fmt: skip
+        assert (world_study / name).is_file(), name
+    text = (world_study / "report.md").read_text()
+    assert "![Paired contrasts, resnet20 smoke (8 ep, 5000 train)](contrasts.png)" in text
     assert "`sgdm-s7`: sgdm, seed 7, 2/8 epochs recorded" in text  # unfinished, listed
     assert "| sgdm | 3 |" in text  # and left out of the statistics
     assert "| padam(p=0.25) | 3 |" in text
-    assert "| adamw | 1 | 11.00 ± n/a |" in text
     assert "JPEG image folder (checksum sha256:0123)" in text and "CPU (2 cores)" in text
-    assert "keras 3.15.0; python 3.11.9; tensorflow 2.21.0" in text
-    assert "Planned in study.json but without a run directory: nadam seed 0." in text
-    # The setup does not match any published one: context only, with the caveat.
-    assert "No published number matches this setup" in text
-    assert "Context only" in text and "| padam | resnet18 | padam | 200 | 5.06 |" in text
-    for caveat in ("subset of 5000", "JPEG re-encoding", "Few epochs", "Trained on CPU"):
+    assert "Speed: epochs and steps to a validation accuracy of 50%" in text
+    assert "first written 2026-01-01T00:00:00+00:00" in text
+    assert "| Code commit(s) | 0123456789ab (uncommitted changes) |" in text
+    assert "no predictions saved (sgd, sgdm)" in text
+    assert "No published number matches this setup" in text and "Context only" in text
+    for caveat in ("subset of 5000", "JPEG re-encoding", "Few epochs", "Trained on CPU", "decide nothing"):
         assert caveat in text
 
 
-def test_regeneration_is_byte_identical(hold_study):
-    names = ("report.md", "summary.csv", "summary.md", "summary.tex", "curves.csv", "test_error.png", "p_sweep.pdf")
-    before = {name: (hold_study / name).read_bytes() for name in names}
-    report.write_report(hold_study, target_accuracy=0.5, pdf=True)
-    assert {name: (hold_study / name).read_bytes() for name in names} == before
-    assert not [p for p in hold_study.iterdir() if p.name.startswith(".")]  # no temp files left
+def test_regeneration_is_byte_identical(world_study):
+    names = ("report.md", "summary.csv", "summary.md", "summary.tex", "curves.csv", "contrasts.csv",
+             "test_error.png", "contrasts.png", "p_sweep.pdf")  # fmt: skip
+    before = {name: (world_study / name).read_bytes() for name in names}
+    report.write_report(world_study, pdf=True)
+    assert {name: (world_study / name).read_bytes() for name in names} == before
+    assert not [p for p in world_study.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_regime_blocks_what_this_setting_cannot_decide(tmp_path):
+    build_world(tmp_path, declare=False)
+    claims.preregister(tmp_path, optimizers=["sgd", "sgdm", "adam", "nadam", "amsgrad", "padam"],
+                       target_val_accuracy=0.5, learning_rates={"smoke": "untuned"})  # fmt: skip
+    text = report.write_report(tmp_path).read_text()
+    assert all(verdict_of(text, c) == "Not decided: this setting cannot decide it" for c in EXPECTED)
+    assert "8 epochs, fewer than the 30 declared for a claim about generalisation" in text
+    assert text.count("*(added after the results)*") == 6  # declared once results existed
+
+
+def test_undeclared_study_tests_the_defaults_as_added_after_the_results(tmp_path):
+    build_world(tmp_path, declare=False)
+    text = report.write_report(tmp_path).read_text()
+    assert "declares no contrasts or claims" in text
+    assert "none declared: no speed test can be decided" in text
+    assert verdict_of(text, "a") == "Not testable"  # needs the target nobody declared
+    assert text.count("*(added after the results)*") == 6
+
+
+def test_mcnemar_on_the_seed0_pair(tmp_path):
+    labels = np.arange(100) % 10
+    sgdm_pred = np.where(np.arange(100) < 60, labels, (labels + 1) % 10)  # right on 0-59
+    adam_right = (np.arange(100) < 50) | ((np.arange(100) >= 60) & (np.arange(100) < 65))
+    adam_pred = np.where(adam_right, labels, (labels + 3) % 10)  # right on 0-49 and 60-64
+    world = {"sgdm": WORLD["sgdm"], "adam": WORLD["adam"]}
+    for index, (name, (final, k, roughness, _)) in enumerate(world.items()):
+        for seed in SEEDS:
+            predictions = {"sgdm": sgdm_pred, "adam": adam_pred}[name] if seed == 0 else None
+            write_run(tmp_path, name, seed, curve(final + SEED_EFFECT[seed] + JITTER[(seed + index) % 3], k, roughness, seed),
+                      predictions=predictions, labels=labels if seed == 0 else None)  # fmt: skip
+    text = report.write_report(tmp_path).read_text()
+    p = scipy_stats.binomtest(5, 15, 0.5).pvalue
+    # adam - sgdm: 5 images only adam gets right, 10 only sgdm; test error +5 pp.
+    row = next(line for line in text.splitlines() if line.startswith("| adam - sgdm | 0 |"))
+    assert row.startswith(f"| adam - sgdm | 0 | 5 | 10 | 5.00 ± ")
+    assert f"| {p:.4f} |" in row
 
 
 def test_published_numbers_side_by_side_when_setup_matches(tmp_path):
     for seed in (0, 1):
         errors = np.linspace(0.5, 0.05 + 0.01 * seed, 200)
         write_run(tmp_path, "padam", seed, errors, model="resnet18", epochs=200, subset=None)
-    text = report.write_report(tmp_path, target_accuracy=0.9).read_text()
+    text = report.write_report(tmp_path).read_text()
     assert "Where this study's setup matches a published one" in text
     # Published Padam ResNet-18: 94.94% accuracy = 5.06% error; this study: 5.50% mean.
     assert "| padam | resnet18 | padam | 200 | 5.06 | 5.50 ±" in text
@@ -194,14 +211,16 @@ def test_several_workloads_get_a_performance_profile_and_lr_sensitivity(tmp_path
     for model, shift in (("resnet20", 0.0), ("resnet32", -0.02)):
         for optimizer, final in (("sgdm", 0.10), ("adam", 0.12)):
             for seed in (0, 1):
-                errors = curve(0.5, final + shift, 0.01, seed)
-                write_run(tmp_path, optimizer, seed, errors, model=model, prefix=f"{model}-")
+                write_run(tmp_path, optimizer, seed, curve(final + shift, 1.0, 0.01, seed), model=model,
+                          prefix=f"{model}-")  # fmt: skip
     trials = pd.DataFrame({"optimizer": ["sgdm", "adam"], "learning_rate": [0.1, 0.001], "val_accuracy": [0.8, 0.7]})
     text = report.write_report(tmp_path, tuning_trials=trials).read_text()
     assert "![Performance profile](performance_profile.png)" in text
     assert "![Learning-rate sensitivity](lr_sensitivity.png)" in text
     assert (tmp_path / "train_loss-resnet32-smoke-8-ep-5000-train.png").is_file()
-    assert text.count("### resnet32 smoke (8 ep, 5000 train)") == 3  # results, claims, published numbers
+    assert (tmp_path / "contrasts-resnet32-smoke-8-ep-5000-train.png").is_file()
+    # results, paired contrasts, claims, published numbers
+    assert text.count("### resnet32 smoke (8 ep, 5000 train)") == 4
 
 
 def test_report_without_finished_runs(tmp_path):
@@ -216,11 +235,34 @@ def test_missing_runs_folder_is_an_error(tmp_path):
 
 
 def test_cli(tmp_path, capsys):
-    build_study(tmp_path, CLAIMS_HOLD, extra=False)
-    script = Path(__file__).resolve().parents[1] / "scripts" / "report.py"
-    main = runpy.run_path(str(script))["main"]
-    assert main([str(tmp_path), "--target-accuracy", "0.6"]) == 0
+    build_world(tmp_path, {"sgdm": WORLD["sgdm"], "adam": WORLD["adam"]})
+    main = runpy.run_path(str(REPO / "scripts" / "report.py"))["main"]
+    assert main([str(tmp_path)]) == 0
     assert "report.md" in capsys.readouterr().out
-    assert "Epochs to 60%" in (tmp_path / "report.md").read_text()
-    assert main([str(tmp_path), "--target-accuracy", "60"]) == 2
-    assert "target_accuracy=60" in capsys.readouterr().err
+    assert "Epochs to val 50% (median; reached)" in (tmp_path / "report.md").read_text()
+    (tmp_path / "study.json").write_text(json.dumps({"preregistration": {"settings": {}, "claims": [{"id": "x"}]}}))
+    assert main([str(tmp_path)]) == 2
+    assert "needs an 'id' and a 'statement'" in capsys.readouterr().err
+
+
+def test_committed_cpu_quick_contrasts_equal_a_recomputation_from_the_histories():
+    """The committed report's paired numbers, recomputed here from history.csv alone."""
+    study_dir = REPO / "results" / "cpu-quick"
+    if not (study_dir / "contrasts.csv").is_file():
+        pytest.skip("results/cpu-quick has no contrasts.csv")
+    final = {}
+    for path in (study_dir / "runs").glob("*/history.csv"):
+        config = json.loads((path.parent / "config.json").read_text())
+        name = config["optimizer"] if config.get("partial") in (None, 0.125) else None
+        if name:
+            final[(name, config["seed"])] = pd.read_csv(path)["test_error"].iloc[-1] * 100
+    table = pd.read_csv(study_dir / "contrasts.csv")
+    rows = table[table["family"] == "contrasts"]
+    assert len(rows) == 7
+    for row in rows.itertuples():
+        seeds = sorted({s for o, s in final if o == row.a} & {s for o, s in final if o == row.b})
+        diffs = np.array([final[(row.a, s)] - final[(row.b, s)] for s in seeds])
+        half = scipy_stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
+        assert row.n == len(diffs)
+        assert row.mean == pytest.approx(diffs.mean(), abs=1e-9)
+        assert (row.ci95_low, row.ci95_high) == pytest.approx((diffs.mean() - half, diffs.mean() + half), abs=1e-9)

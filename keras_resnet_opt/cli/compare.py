@@ -1,4 +1,9 @@
-"""``python scripts/compare.py``: every optimizer x seeds, then the report."""
+"""``python scripts/compare.py``: declare the study's contrasts and claims, run every optimizer x seeds, report.
+
+The declaration (`keras_resnet_opt.study.claims.preregister`) is written to
+``study.json`` before any run starts, so the report can tell what was fixed
+in advance from what was added after the results.
+"""
 
 import argparse
 import shlex
@@ -6,6 +11,7 @@ import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
 from keras_resnet_opt.config import STRATEGIES, preset_names
+from keras_resnet_opt.study.claims import RATE_REGIMES, TUNED, UNTUNED, preregister
 from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, check_workers, plan_cells, run_study, write_study_file
 
 
@@ -40,7 +46,22 @@ def build_parser():
         "run scripts/train.py --strategy multiworker per cell instead",
     )
     p.add_argument("--saved-models-dir", default="saved_models")
-    p.add_argument("--target-accuracy", type=float, help="for epochs/seconds-to-target in the report")
+    p.add_argument(
+        "--target-val-accuracy", type=float,
+        help="validation accuracy (fraction, e.g. 0.8) whose first epoch is each run's time to target; declared "
+        "in study.json before the runs. Without it no speed claim can be decided",
+    )
+    p.add_argument(
+        "--equivalence-margin", type=float, default=1.0,
+        help="declared margin of the equivalence and non-inferiority tests, percentage points of test error "
+        "(default: 1)",
+    )
+    p.add_argument(
+        "--learning-rates", choices=RATE_REGIMES,
+        help="how the runs' learning rates were chosen, declared for the preset: tuned (on validation, per "
+        "optimizer), protocol (fixed by a reproduced protocol) or untuned (registry defaults). Default: tuned "
+        "with --hparams, else untuned",
+    )
     p.add_argument("--no-report", action="store_true")
     return p
 
@@ -72,6 +93,8 @@ def main(argv=None):
         check_workers(args.workers)
     except ValueError as e:
         fail(str(e))
+    if args.target_val_accuracy is not None and not 0 < args.target_val_accuracy <= 1:
+        fail(f"--target-val-accuracy must be a fraction in (0, 1]. Received: {args.target_val_accuracy}")
     if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
         fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
     seeds = list(range(args.seeds))
@@ -82,6 +105,11 @@ def main(argv=None):
             args.study_dir, preset=args.preset, optimizers=optimizers, seeds=seeds,
             partial_sweep=args.partial_sweep, data_dir=args.data_dir,
             command=shlex.join(["python", "scripts/compare.py", *argv]),
+        )
+        rates = args.learning_rates or (TUNED if args.hparams else UNTUNED)
+        preregister(
+            args.study_dir, optimizers=optimizers, target_val_accuracy=args.target_val_accuracy,
+            learning_rates={args.preset: rates}, equivalence_margin_pp=args.equivalence_margin,
         )
         # A replicated run wants every GPU, so only default-strategy runs are pinned to one.
         pin = args.strategy in (None, "default")
@@ -95,7 +123,7 @@ def main(argv=None):
     if not args.no_report:
         from keras_resnet_opt.study.report import write_report
 
-        path = write_report(args.study_dir, target_accuracy=args.target_accuracy)
+        path = write_report(args.study_dir)
         print(f"report: {path}")
     if failed:
         print(f"failed runs (see {args.study_dir}/logs/): {failed}", file=sys.stderr)

@@ -1,16 +1,26 @@
-"""Comparing optimizers from finished training runs: tables, figures, report.
+"""Comparing optimizers from finished training runs: tables, figures, paired tests, verdicts.
 
 Reads a study directory written by the training code (``runs/<run>/`` with
-``config.json``, ``history.csv`` and, once ended, ``manifest.json``) and turns
-it into a summary over seeds with 95% t-intervals, the Padam paper's figures,
-and a Markdown report with claim-by-claim verdicts. Pure pandas, SciPy and
-matplotlib: nothing here imports TensorFlow or Keras.
+``config.json``, ``history.csv``, ``manifest.json`` and, for runs that saved
+them, the final test predictions) and the study's declarations in
+``study.json``, and turns them into a descriptive table over seeds, the Padam
+paper's figures, paired contrasts and claim-by-claim verdicts decided as a
+referee would. Pure pandas, SciPy and matplotlib: nothing here imports
+TensorFlow or Keras.
 
 - `runs`: reading run directories; the variant and workload grouping rules.
-- `aggregate`: per-run measures, the summary table, per-epoch curves, exports.
+- `measures`: the per-run measures every comparison is made on.
+- `stats`: paired t, TOST, non-inferiority, Holm, McNemar, Kaplan-Meier,
+  moving-average residuals.
+- `aggregate`: the descriptive per-optimizer table, per-epoch curves, exports.
+- `claims`: the pre-registered contrasts and claims; `preregister` declares them.
+- `contrasts`: paired contrasts and the decision of each declared test.
+- `verdicts`: each claim decided in each workload, or why it cannot be.
 - `plots`: the figures.
 - `published`: published CIFAR-10 numbers with their sources.
 - `report`: `write_report(study_dir)`.
+- `seed_port`: the seed report's broken Padam port, a plug-in optimizer for
+  the cpu-budget study's control arm (imports Keras; nothing above does).
 
 The names below are imported on first use, so that importing a sibling such
 as ``keras_resnet_opt.study.grid`` does not load pandas, SciPy or matplotlib.
@@ -25,12 +35,16 @@ _EXPORTS = {
     "load_study": "runs",
     "variant_of": "runs",
     "workload_of": "runs",
+    "run_measures": "measures",
     "epoch_curves": "aggregate",
     "export_summary": "aggregate",
     "mean_ci": "aggregate",
     "performance_profile": "aggregate",
     "summarize": "aggregate",
-    "check_claims": "report",
+    "preregister": "claims",
+    "default_claims": "claims",
+    "default_contrasts": "claims",
+    "decide_claims": "verdicts",
     "write_report": "report",
 }
 

@@ -9,6 +9,7 @@ a process, so rerunning an interrupted study only does what is missing.
 
 import concurrent.futures
 import dataclasses
+import json
 import os
 import queue
 import shlex
@@ -179,5 +180,22 @@ def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_
     return codes
 
 
+# study.json's section written by `keras_resnet_opt.study.claims.preregister`
+# (named here too so that this module does not import pandas through it).
+PREREGISTRATION = "preregistration"
+
+
 def write_study_file(study_dir, **fields):
-    write_json(Path(study_dir) / "study.json", fields)
+    """Write the grid's plan to ``study_dir/study.json``, keeping its pre-registration.
+
+    The plan is rewritten on every (resumed) invocation; the declared contrasts
+    and claims are not, so their declaration times stay those of the first
+    declaration.
+    """
+    path = Path(study_dir) / "study.json"
+    kept = {}
+    if path.is_file():
+        section = json.loads(path.read_text()).get(PREREGISTRATION)
+        if section is not None:
+            kept[PREREGISTRATION] = section
+    write_json(path, {**fields, **kept})

@@ -6,8 +6,13 @@ tests can inspect lines and legend labels) and, given a path, saves it as PNG
 folder, then ``os.replace``. Saved files carry no timestamp, so the same data
 gives the same bytes.
 
-- `plot_train_loss`, `plot_test_error`: the Padam paper's two figures, one
-  line per optimizer with its confidence band (from `aggregate.epoch_curves`).
+- `plot_train_loss`, `plot_test_error`: the Padam paper's two figures: each
+  seed as a thin line and the mean over seeds as a thick one per optimizer,
+  so a reader sees the spread itself; a t-band is drawn only where at least
+  `MIN_BAND_SEEDS` seeds stand behind it (with two, a t-interval is wider
+  than the data and runs past any sensible range).
+- `plot_contrasts`: the forest plot of the paired contrasts, each with its
+  95% paired interval, and the declared equivalence margin drawn.
 - `plot_p_sweep`: Padam's final test error against p (log2 axis), with
   SGD-momentum (the p -> 0 limit) and AMSGrad (p = 1/2) as reference lines.
 - `plot_lr_sensitivity`: validation accuracy against learning rate from a
@@ -43,6 +48,9 @@ VARIANT_COLORS = {
     "padam": "tab:red",
 }
 SPARE_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "teal", "maroon")
+
+# Fewer seeds than this at an epoch: no band (the lines show the seeds instead).
+MIN_BAND_SEEDS = 3
 
 # Reference lines of the p-sweep plot: the limits Padam interpolates between.
 P_SWEEP_REFERENCES = (("sgdm", "sgdm (p → 0)", ":"), ("amsgrad", "amsgrad (p = 1/2)", "--"))
@@ -84,25 +92,35 @@ def _select_workload(frame, workload):
     return frame[frame["workload"] == workload], workload
 
 
-def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, pdf):
+def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, pdf, per_run=None, limits=None):
     curves, workload = _select_workload(curves, workload)
+    if per_run is not None and len(per_run):
+        per_run = per_run[per_run["workload"] == workload]
     if variants is None:
         variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
     variants = sorted(variants, key=variant_sort_key)
     colors = variant_colors(variants)
     fig, ax = _new_axes()
     for variant in variants:
+        if per_run is not None and len(per_run):
+            own = per_run[per_run["variant"] == variant]
+            for _, seed_rows in own.groupby("run", sort=True):
+                seed_rows = seed_rows.sort_values("epoch")
+                ax.plot(seed_rows["epoch"].to_numpy(), seed_rows[metric].to_numpy(dtype=float) * scale,
+                        color=colors[variant], linewidth=0.7, alpha=0.45)  # fmt: skip
         rows = curves[curves["variant"] == variant].sort_values("epoch")
         epochs = rows["epoch"].to_numpy()
         mean = rows[f"{metric}_mean"].to_numpy(dtype=float) * scale
         half = rows[f"{metric}_ci"].to_numpy(dtype=float) * scale
-        ax.plot(epochs, mean, color=colors[variant], label=variant, linewidth=1.5)
-        band = np.isfinite(half) & np.isfinite(mean)
+        ax.plot(epochs, mean, color=colors[variant], label=variant, linewidth=2.2)
+        band = np.isfinite(half) & np.isfinite(mean) & (rows["n"].to_numpy(dtype=float) >= MIN_BAND_SEEDS)
         if band.any():
-            low = mean - half
+            low, high = mean - half, mean + half
             if log:  # a band reaching below zero cannot be drawn on a log axis
                 low = np.maximum(low, mean * 1e-3)
-            ax.fill_between(epochs, low, mean + half, where=band, color=colors[variant], alpha=0.2, linewidth=0)
+            if limits is not None:
+                low, high = np.clip(low, *limits), np.clip(high, *limits)
+            ax.fill_between(epochs, low, high, where=band, color=colors[variant], alpha=0.2, linewidth=0)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
@@ -117,22 +135,66 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
     return fig
 
 
-def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None):
-    """Training loss (log scale) against epoch, one line and band per variant.
+def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None, per_run=None):
+    """Training loss (log scale) against epoch: thin line per seed, thick mean per variant.
 
     Args:
-        curves: the frame from `aggregate.epoch_curves` (needs ``loss_*`` columns).
+        curves: the frame from `aggregate.epoch_curves` (needs ``loss_*`` columns and ``n``).
         workload: which workload to draw; may be omitted when there is one.
         path: save to this path (PNG, and PDF with `pdf`); None to only return.
         pdf: also save a PDF.
         variants: variants to draw; defaults to the main comparison (no p sweep).
+        per_run: the frame from `aggregate.run_curves`, for the per-seed lines;
+            None draws the means only.
     """
-    return _plot_curves(curves, "loss", 1.0, "training loss", True, workload, variants, path, pdf)
+    return _plot_curves(curves, "loss", 1.0, "training loss", True, workload, variants, path, pdf, per_run)
 
 
-def plot_test_error(curves, workload=None, path=None, pdf=False, variants=None):
-    """Test error (%) against epoch, one line and band per variant (arguments as `plot_train_loss`)."""
-    return _plot_curves(curves, "test_error", 100.0, "test error (%)", False, workload, variants, path, pdf)
+def plot_test_error(curves, workload=None, path=None, pdf=False, variants=None, per_run=None):
+    """Test error (%) against epoch (arguments as `plot_train_loss`); bands kept inside 0-100%."""
+    return _plot_curves(
+        curves, "test_error", 100.0, "test error (%)", False, workload, variants, path, pdf, per_run, (0.0, 100.0)
+    )
+
+
+def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp"):
+    """Forest plot of paired contrasts: mean difference and its 95% paired interval each.
+
+    Args:
+        rows: dicts with ``label``, ``mean``, ``low``, ``high`` (in `unit`),
+            ``n`` (paired seeds) and ``decided`` (False draws it grey: too
+            few seeds to decide anything).
+        margin: the declared equivalence margin, drawn as dashed lines at
+            ``±margin`` around zero with the band between them shaded.
+        path: save to this path (PNG, and PDF with `pdf`); None to only return.
+        pdf: also save a PDF.
+        title: the axes title.
+        unit: the x-axis unit.
+    """
+    height = max(FIGSIZE[1], 0.45 * len(rows) + 1.5)
+    fig = Figure(figsize=(FIGSIZE[0], height))
+    ax = fig.add_subplot()
+    ys = np.arange(len(rows))[::-1]
+    for y, row in zip(ys, rows):
+        color = "black" if row.get("decided") else "tab:gray"
+        if np.isfinite(row["low"]) and np.isfinite(row["high"]):
+            ax.hlines(y, row["low"], row["high"], color=color, linewidth=1.6)
+        if np.isfinite(row["mean"]):
+            ax.plot([row["mean"]], [y], marker="s", color=color, markersize=6, linestyle="none")
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    if margin is not None:
+        ax.axvspan(-margin, margin, color="tab:green", alpha=0.12, linewidth=0)
+        for x in (-margin, margin):
+            ax.axvline(x, color="tab:green", linestyle="--", linewidth=1.0)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{row['label']} (n={row['n']})" for row in rows])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.set_xlabel(f"paired difference a - b ({unit}), 95% t-interval")
+    ax.set_title(title or "Paired contrasts")
+    ax.grid(True, axis="x", alpha=0.3)
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig
 
 
 def _fraction_label(p):
@@ -140,8 +202,13 @@ def _fraction_label(p):
     return f"1/{inverse:.0f}" if abs(inverse - round(inverse)) < 1e-9 else f"{p:g}"
 
 
+def _seed_counts(rows):
+    """Seeds behind each summary row (``n``); a table without the column counts as enough."""
+    return rows["n"].to_numpy(dtype=float) if "n" in rows.columns else np.full(len(rows), np.inf)
+
+
 def plot_p_sweep(summary, workload=None, path=None, pdf=False):
-    """Final test error (%) against Padam's p on a log2 axis, with interval bars.
+    """Final test error (%) against Padam's p on a log2 axis, with interval bars where n >= 3.
 
     SGD-momentum (the p -> 0 end) and AMSGrad (the p = 1/2 end) are drawn as
     horizontal reference lines when the study has them.
@@ -164,7 +231,7 @@ def plot_p_sweep(summary, workload=None, path=None, pdf=False):
         half = rows["test_error_ci"].to_numpy(dtype=float) * 100.0
         color = VARIANT_COLORS.get(optimizer, SPARE_COLORS[0])
         ax.plot(p, mean, marker="o", color=color, label=optimizer)
-        bars = np.isfinite(half)
+        bars = np.isfinite(half) & (_seed_counts(rows) >= MIN_BAND_SEEDS)
         if bars.any():
             ax.vlines(p[bars], (mean - half)[bars], (mean + half)[bars], color=color, linewidth=1.5)
         ticks.update(p.tolist())
@@ -175,7 +242,7 @@ def plot_p_sweep(summary, workload=None, path=None, pdf=False):
         value = float(row["test_error_mean"].iloc[0]) * 100.0
         ax.axhline(value, color=VARIANT_COLORS[variant], linestyle=style, label=label)
         half = float(row["test_error_ci"].iloc[0]) * 100.0
-        if np.isfinite(half):
+        if np.isfinite(half) and _seed_counts(row)[0] >= MIN_BAND_SEEDS:
             ax.axhspan(value - half, value + half, color=VARIANT_COLORS[variant], alpha=0.1, linewidth=0)
         if variant == "amsgrad":  # Padam at p = 1/2 is AMSGrad: mark it on the axis too
             ax.scatter([0.5], [value], color=VARIANT_COLORS[variant], marker="s", zorder=3)

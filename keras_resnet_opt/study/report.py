@@ -1,90 +1,48 @@
-"""The study report: setup, results table, figures, published numbers, verdicts, caveats.
+"""The study report: setup, runs, pre-registration, results, paired contrasts, claims, caveats.
 
-``write_report(study_dir)`` reads ``study_dir/runs/*`` and writes, under
-``study_dir``: ``report.md``, ``summary.csv``/``.md``/``.tex``,
-``curves.csv`` and the figures (PNG, and PDF on request). Every file is
-written atomically, and the report holds no timestamp: the same runs give the
-same ``report.md`` bytes.
+``write_report(study_dir)`` reads ``study_dir/runs/*`` and ``study.json`` and
+writes, under ``study_dir``: ``report.md``, ``summary.csv``/``.md``/``.tex``
+(the descriptive table), ``contrasts.csv`` (every paired test with its
+numbers), ``curves.csv`` and the figures (PNG, and PDF on request). Every
+file is written atomically, and the report holds no timestamp of its own
+(only the declaration times study.json records): the same runs give the same
+``report.md`` bytes.
 
-The verdicts on the Padam paper's three claims are computed from the summary
-(`check_claims`). A difference between two optimizers counts only when their
-95% t-intervals over seeds do not overlap; overlapping intervals make a claim
-"inconclusive" where it asserts a difference. This is deliberately
-conservative: overlap is not evidence of equality.
+What the report decides, it decides as a referee would: only what the study
+declared before its runs (`claims`; anything declared later is marked
+"added after the results"), on differences paired by seed (`contrasts`),
+with Holm's adjustment within each family, equivalence only by TOST against
+the declared margin, speed on steps to a validation-accuracy target
+(`measures`), and a claim in a setting that cannot decide it says so
+(`verdicts`). No verdict anywhere comes from whether two intervals overlap.
 """
 
-import dataclasses
 import math
 import re
 from pathlib import Path
 
+import pandas as pd
+
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.study import aggregate, plots, published
-from keras_resnet_opt.study.runs import is_main_variant, load_study, variant_of, variant_sort_key
+from keras_resnet_opt.study import aggregate, contrasts, measures, plots, published, stats, verdicts
+from keras_resnet_opt.study import claims as claims_module
+from keras_resnet_opt.study.runs import is_main_variant, load_study, read_test_predictions, variant_of, variant_sort_key
 
-HOLDS = "holds"
-DOES_NOT_HOLD = "does not hold"
-INCONCLUSIVE = "inconclusive"
-NOT_TESTABLE = "not testable"
-
-# The adaptive methods of claim (i), as the Padam paper names them.
-ADAPTIVE = ("adam", "amsgrad")
 # Fewer epochs than this is "few" next to the published 164-200 epoch recipes.
 FEW_EPOCHS = 100
 
-
-@dataclasses.dataclass(frozen=True)
-class ClaimVerdict:
-    """A claim, its verdict and the numbers behind it.
-
-    Attributes:
-        claim: the claim, in one sentence.
-        verdict: `HOLDS`, `DOES_NOT_HOLD`, `INCONCLUSIVE` or `NOT_TESTABLE`.
-        evidence: one line per comparison made.
-    """
-
-    claim: str
-    verdict: str
-    evidence: tuple
-
-
-def compare_intervals(a_mean, a_half, b_mean, b_half):
-    """Where interval a lies relative to interval b.
-
-    Returns:
-        "lower" or "higher" when the intervals do not overlap, "overlap" when
-        they do, "unknown" when a mean or an interval is undefined (one seed).
-    """
-    values = (a_mean, a_half, b_mean, b_half)
-    if any(v is None or not math.isfinite(float(v)) for v in values):
-        return "unknown"
-    if a_mean + a_half < b_mean - b_half:
-        return "lower"
-    if a_mean - a_half > b_mean + b_half:
-        return "higher"
-    return "overlap"
-
-
-# A comparison that cannot be made (one seed: no interval). It is reported and
-# left out of the overall verdict; a claim with no other comparison is inconclusive.
-UNDEFINED = "not compared (one seed, no interval)"
-
-
-def _combine(parts):
-    """Overall verdict from per-part verdicts: all hold, any fails, else inconclusive."""
-    if parts and all(p == HOLDS for p in parts):
-        return HOLDS
-    if any(p == DOES_NOT_HOLD for p in parts):
-        return DOES_NOT_HOLD
-    return INCONCLUSIVE
+VERDICT_TEXT = {
+    verdicts.HOLDS: "Holds",
+    verdicts.CONTRADICTED: "Contradicted",
+    verdicts.INCONCLUSIVE: "Inconclusive",
+    verdicts.TOO_FEW_SEEDS: "Not decided: too few seeds",
+    verdicts.WRONG_REGIME: "Not decided: this setting cannot decide it",
+    verdicts.NOT_TESTABLE: "Not testable",
+}
 
 
 def _pct(mean, half):
     return aggregate.fmt_pm(mean, half, 100.0) + " %"
-
-
-def _relation_text(relation):
-    return {"unknown": "no interval (one seed)", "overlap": "intervals overlap"}.get(relation, relation)
 
 
 def _rows_by_variant(summary, workload):
@@ -92,122 +50,30 @@ def _rows_by_variant(summary, workload):
     return {r.variant: r for r in rows.itertuples(index=False)}
 
 
-def _interval(row, metric):
-    """``(mean, half-width)`` of a summary metric: "test_error", "early_test_error", "smoothness"."""
-    return getattr(row, f"{metric}_mean"), getattr(row, f"{metric}_ci")
+def _num(value, digits=2):
+    return aggregate.fmt_value(value, digits=digits)
 
 
-def _compare(a, b, metric):
-    return compare_intervals(*_interval(a, metric), *_interval(b, metric))
+def _p(value):
+    if value is None or not math.isfinite(value):
+        return "-"
+    return "< 0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
-def _early_error(row):
-    return _pct(*_interval(row, "early_test_error"))
+def _p_is(name, value):
+    """"p = 0.0123" or "p < 0.0001" (for sentences; tables use `_p`)."""
+    text = _p(value)
+    return f"{name} {text}" if text.startswith("<") else f"{name} = {text}"
 
 
-def _final_error(row):
-    return _pct(*_interval(row, "test_error"))
+def _interval(low, high, digits=2):
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return "n/a"
+    return f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
-def _claim_adaptive(rows):
-    claim = "Adaptive methods (adam, amsgrad) converge faster than SGD-momentum but generalise worse."
-    adaptive = [v for v in ADAPTIVE if v in rows]
-    if "sgdm" not in rows or not adaptive:
-        missing = ([] if "sgdm" in rows else ["sgdm"]) + ([] if adaptive else ["adam or amsgrad"])
-        return ClaimVerdict(claim, NOT_TESTABLE, (f"needs finished runs of: {', '.join(missing)}",))
-    sgdm = rows["sgdm"]
-    parts, evidence = [], []
-    for name in adaptive:
-        a = rows[name]
-        early, final = _compare(a, sgdm, "early_test_error"), _compare(a, sgdm, "test_error")
-        faster = {"lower": HOLDS, "higher": DOES_NOT_HOLD}.get(early, INCONCLUSIVE)
-        worse = {"higher": HOLDS, "lower": DOES_NOT_HOLD}.get(final, INCONCLUSIVE)
-        verdict = UNDEFINED if "unknown" in (early, final) else _combine([faster, worse])
-        if verdict != UNDEFINED:
-            parts.append(verdict)
-        losses = [aggregate.fmt_value(r.early_train_loss_mean, digits=4) for r in (a, sgdm)]
-        evidence.append(
-            f"{name} vs sgdm, test error at epoch {int(a.early_epoch)}: {_early_error(a)} vs {_early_error(sgdm)}"
-            f" ({_relation_text(early)}; train loss {losses[0]} vs {losses[1]}); final test error:"
-            f" {_final_error(a)} vs {_final_error(sgdm)} ({_relation_text(final)})."
-            f" Faster: {faster}; generalises worse: {worse}. For {name}: **{verdict}**."
-        )
-    return ClaimVerdict(claim, _combine(parts), tuple(evidence))
-
-
-def _claim_padam(rows):
-    claim = "Padam (p = 1/8) converges like Adam and generalises like SGD-momentum."
-    missing = [v for v in ("padam", "adam", "sgdm") if v not in rows]
-    if missing:
-        return ClaimVerdict(claim, NOT_TESTABLE, (f"needs finished runs of: {', '.join(missing)}",))
-    padam, adam, sgdm = rows["padam"], rows["adam"], rows["sgdm"]
-    early, final = _compare(padam, adam, "early_test_error"), _compare(padam, sgdm, "test_error")
-    # "Like" = not clearly worse: overlapping intervals (or better) support the claim.
-    not_worse = {"lower": HOLDS, "overlap": HOLDS, "higher": DOES_NOT_HOLD}
-    like_adam, like_sgdm = not_worse.get(early, INCONCLUSIVE), not_worse.get(final, INCONCLUSIVE)
-    nearer = ""
-    if early == "higher":
-        # "Nearly as fast as Adam": clearly slower than Adam still counts when
-        # Padam's early error is nearer Adam's than SGD-momentum's.
-        to_adam = abs(padam.early_test_error_mean - adam.early_test_error_mean)
-        to_sgdm = abs(padam.early_test_error_mean - sgdm.early_test_error_mean)
-        if to_adam < to_sgdm:
-            like_adam, nearer = HOLDS, f", but nearer adam's than sgdm's {_early_error(sgdm)}"
-    evidence = (
-        f"padam vs adam, test error at epoch {int(padam.early_epoch)}: {_early_error(padam)} vs {_early_error(adam)}"
-        f" ({_relation_text(early)}{nearer}): converges like adam: {like_adam}.",
-        f"padam vs sgdm, final test error: {_final_error(padam)} vs {_final_error(sgdm)}"
-        f" ({_relation_text(final)}): generalises like sgdm: {like_sgdm}.",
-    )
-    return ClaimVerdict(claim, _combine([like_adam, like_sgdm]), evidence)
-
-
-def _claim_smoother(rows):
-    claim = "Padam's test-error curve is smoother than the other optimizers'."
-    others = [v for v in rows if v != "padam" and is_main_variant(v) and math.isfinite(rows[v].smoothness_mean)]
-    if "padam" not in rows or not others or not math.isfinite(rows["padam"].smoothness_mean):
-        needs = "needs padam and at least one other optimizer with a second half of training"
-        return ClaimVerdict(claim, NOT_TESTABLE, (needs,))
-    padam = rows["padam"]
-    parts, evidence = [], []
-    for name in others:
-        relation = _compare(padam, rows[name], "smoothness")
-        verdict = {"lower": HOLDS, "higher": DOES_NOT_HOLD, "unknown": UNDEFINED}.get(relation, INCONCLUSIVE)
-        if verdict != UNDEFINED:
-            parts.append(verdict)
-        values = [aggregate.fmt_pm(*_interval(r, "smoothness"), 100.0, 3) for r in (padam, rows[name])]
-        evidence.append(
-            f"padam vs {name}: {values[0]} vs {values[1]} pp/epoch ({_relation_text(relation)}): smoother: {verdict}."
-        )
-    return ClaimVerdict(claim, _combine(parts), tuple(evidence))
-
-
-def check_claims(summary, workload):
-    """Verdicts on the three claims of the Padam paper for one workload.
-
-    (i) adam/amsgrad have lower test error than sgdm at the early epoch (end
-    of the first quarter) and higher final test error; (ii) padam's early test
-    error is not clearly above adam's (or, if it is, still nearer adam's than
-    sgdm's) and its final test error not clearly above sgdm's; (iii) padam's
-    smoothness measure is clearly below every other main variant's.
-    "Clearly" means non-overlapping t-intervals. Comparisons with a variant
-    that has one seed (no interval) are listed but do not count; a claim left
-    with no comparison is inconclusive.
-
-    Args:
-        summary: the frame from `aggregate.summarize`.
-        workload: the workload label to judge.
-
-    Returns:
-        Three `ClaimVerdict`.
-    """
-    rows = _rows_by_variant(summary, workload)
-    return [_claim_adaptive(rows), _claim_padam(rows), _claim_smoother(rows)]
-
-
-# ---------------------------------------------------------------------------
-# Rendering
-# ---------------------------------------------------------------------------
+def _digits(metric):
+    return 3 if claims_module.METRICS[metric][0] == "loss" else 2
 
 
 def _distinct(values):
@@ -300,6 +166,15 @@ def _setup_section(study):
         ("Device", "; ".join(devices) or "unknown"),
         ("Versions", "; ".join(f"{k} {', '.join(sorted(v))}" for k, v in sorted(versions.items())) or "unknown"),
     ]
+    commits = sorted(
+        {
+            f"{code['commit'][:12]}" + (" (uncommitted changes)" if code.get("dirty") else "")
+            for code in ((m.get("code") or {}) for m in manifests)
+            if code.get("commit")
+        }
+    )
+    if commits:
+        rows.append(("Code commit(s)", ", ".join(commits)))
     if plan.get("command"):
         rows.append(("Grid command", f"`{plan['command']}`"))
     lines = ["## Setup", "", _md_table(["Item", "Value"], rows), ""]
@@ -346,7 +221,7 @@ def _runs_section(study):
     if ended:
         body = []
         for r in ended:
-            final = aggregate.final_metrics(r)
+            final = measures.final_metrics(r)
             wall = (r.manifest or {}).get("wall_time_s")
             body.append(
                 [
@@ -450,26 +325,338 @@ def _study_error_at(row, curves, workload, result):
     return float(points["test_error_mean"].iloc[0]), float(points["test_error_ci"].iloc[0])
 
 
-def _claims_section(summary, workloads):
+# ---------------------------------------------------------------------------
+# Pre-registration
+# ---------------------------------------------------------------------------
+
+
+def _when(item):
+    """"declared <time>", with the after-the-results mark where it applies."""
+    if not item.get("declared_at"):
+        return "not declared in study.json: counts as **added after the results**"
+    return f"declared {item['declared_at']}" + (", **added after the results**" if item.get("after_results") else "")
+
+
+def _settings_text(settings):
+    target = settings.get("target_val_accuracy")
+    rates = settings.get("learning_rates") or {}
+    return [
+        f"- Each family (the declared contrasts; each claim's tests) at alpha = {settings['alpha']:g}, "
+        "Holm-adjusted; intervals are paired t-intervals over the seeds both optimizers ran (df = n - 1).",
+        f"- A contrast needs at least {settings['min_seeds']} paired seeds to decide anything.",
+        f"- Equivalence and non-inferiority margin: ±{settings['equivalence_margin_pp']:g} pp of test error "
+        "(equivalence by TOST at alpha, Holm-adjusted; unadjusted, that is the 90% paired interval inside the "
+        f"margin); for time to target ±{settings['speed_margin_pp']:g} pp of the training budget.",
+        "- Speed: epochs and steps to a validation accuracy of "
+        + (f"{target * 100:g}%" if target is not None else "(none declared: no speed test can be decided)")
+        + "; a run that never reaches it is censored, not dropped.",
+        f"- A claim about generalisation needs at least {settings['min_epochs_generalisation']} epochs.",
+        "- Learning rates: "
+        + ("; ".join(f"{k} {v}" for k, v in rates.items()) if rates else "not declared (inferred per workload)")
+        + ".",
+        f"- Settings {_when(settings)}.",
+    ]
+
+
+def _preregistration_section(declaration):
+    lines = ["## Pre-registration", ""]
+    if declaration.get("declared"):
+        lines += [
+            f"Declared in `study.json` (`preregistration`, first written {declaration.get('written_at')}); the "
+            "report tests exactly these. Anything declared once runs had recorded results is marked "
+            "**added after the results**.",
+            "",
+        ]
+    else:
+        lines += [
+            "`study.json` declares no contrasts or claims (the study predates pre-registration): the report "
+            "tests the defaults below, and because nothing was declared before the runs, every one of them "
+            "counts as **added after the results**.",
+            "",
+        ]
+    lines += _settings_text(declaration["settings"]) + [""]
+    lines += ["Contrasts (a - b, final test error, one family):", ""]
+    lines += [f"- `{c['id']}`: {c['a']} - {c['b']} ({_when(c)})" for c in declaration["contrasts"]]
+    lines += ["", "Claims:", ""]
+    for claim in declaration["claims"]:
+        lines.append(f"- ({claim['id']}) {claim['statement']} Source: {claim.get('source') or 'not given'}; "
+                     f"{_when(claim)}.")  # fmt: skip
+    sources = sorted({c.get("source") for c in declaration["claims"] if c.get("source") in claims_module.CLAIM_SOURCES})
+    if sources:
+        lines += ["", "Sources:", ""] + [f"- {s}: {claims_module.CLAIM_SOURCES[s]}" for s in sources]
+    if declaration.get("superseded"):
+        lines += ["", "Superseded declarations (replaced after results existed):", ""]
+        for item in declaration["superseded"]:
+            label = item.get("id") or "settings"
+            when = f"declared {item.get('declared_at')}, replaced {item.get('superseded_at')}"
+            lines.append(f"- {item['kind']} `{label}`, {when}")
+    return lines + [""]
+
+
+# ---------------------------------------------------------------------------
+# Paired contrasts
+# ---------------------------------------------------------------------------
+
+
+def _contrast_decision(outcome, settings):
+    status = outcome.status
+    if status in ("lower", "higher"):
+        return f"differs: {outcome.spec['a']} {status}"
+    if status == contrasts.INCONCLUSIVE:
+        return "no clear difference (inconclusive)"
+    if status == contrasts.TOO_FEW_SEEDS:
+        n = outcome.paired.n if outcome.paired is not None else 0
+        return f"too few seeds ({n} < {settings['min_seeds']})"
+    return status
+
+
+def _contrast_rows(outcomes, settings):
+    rows = []
+    for o in outcomes:
+        pair = o.paired
+        if pair is None:
+            rows.append([f"{o.spec['a']} - {o.spec['b']}", "0", "-", "-", "-", "-", "not run"])
+            continue
+        mean, low, high = contrasts.finite_interval(pair)
+        rows.append(
+            [
+                f"{o.spec['a']} - {o.spec['b']}",
+                f"{pair.n} ({', '.join(str(s) for s in pair.seeds)})",
+                _num(mean),
+                _interval(low, high),
+                _p(o.p),
+                _p(o.p_adjusted),
+                _contrast_decision(o, settings),
+            ]
+        )
+    return rows
+
+
+SECONDARY = (
+    ("train_loss_25", "Train loss at 25%"),
+    ("train_loss_50", "at 50%"),
+    ("train_loss_100", "at 100%"),
+    ("time_to_target", "Time to target (pp of budget)"),
+    ("smoothness_test", "Smoothness, test (pp)"),
+    ("smoothness_val", "Smoothness, val (pp)"),
+)
+
+
+def _secondary_rows(per_run, workload, outcomes):
+    pairs = [(o.spec["a"], o.spec["b"]) for o in outcomes if o.paired is not None]
+    rows = []
+    for a, b, by_metric in contrasts.secondary_table(per_run, workload, pairs, [m for m, _ in SECONDARY]):
+        row = [f"{a} - {b}"]
+        for metric, _ in SECONDARY:
+            mean, low, high = contrasts.finite_interval(by_metric[metric])
+            digits = _digits(metric)
+            row.append("n/a" if not math.isfinite(mean) else f"{mean:.{digits}f} {_interval(low, high, digits)}")
+        rows.append(row)
+    return rows
+
+
+def mcnemar_for(study, workload, a, b, seed=0):
+    """McNemar on one seed's pair of runs: ``(seed, McNemar or None, note)``.
+
+    Uses seed `seed` when both ran it, else the smallest seed both ran. The
+    note says why there is no test ("no predictions saved", ...).
+    """
+    runs = {}
+    for run in study.ended_runs:
+        if run.workload == workload and run.variant in (a, b):
+            runs.setdefault((run.variant, run.config.get("seed")), run)
+    shared = sorted({s for v, s in runs if v == a} & {s for v, s in runs if v == b}, key=aggregate.seed_key)
+    if not shared:
+        return None, None, "no seed run by both"
+    chosen = seed if seed in shared else shared[0]
+    loaded = [read_test_predictions(runs[(v, chosen)].path) for v in (a, b)]
+    if any(x is None for x in loaded):
+        missing = [v for v, x in zip((a, b), loaded) if x is None]
+        return chosen, None, f"no predictions saved ({', '.join(missing)})"
+    (pred_a, labels_a), (pred_b, labels_b) = loaded
+    if labels_a.shape != labels_b.shape or not (labels_a == labels_b).all():
+        return chosen, None, "the two runs' test labels differ (not the same test images in the same order)"
+    return chosen, stats.mcnemar(pred_a == labels_a, pred_b == labels_b), ""
+
+
+def _mcnemar_rows(study, workload, outcomes):
+    rows = []
+    for o in outcomes:
+        a, b = o.spec["a"], o.spec["b"]
+        if o.paired is None:
+            continue
+        seed, test, note = mcnemar_for(study, workload, a, b)
+        if test is None:
+            rows.append([f"{a} - {b}", "-" if seed is None else str(seed), note, "", "", "", ""])
+            continue
+        rows.append(
+            [
+                f"{a} - {b}",
+                str(seed),
+                str(test.only_a),
+                str(test.only_b),
+                f"{-test.accuracy_difference * 100:.2f} ± {test.accuracy_difference_half_width() * 100:.2f}",
+                _p(test.p_exact),
+                _p(test.p_mid),
+            ]
+        )
+    return rows
+
+
+def _contrasts_section(study, per_run, evaluations, figures, declaration):
+    settings = declaration["settings"]
+    lines = [
+        "## Paired contrasts",
+        "",
+        "Runs pair up by seed: a seed fixes the initial weights, the data order and the augmentation for every "
+        "optimizer alike. Each contrast is the mean over the seeds both optimizers ran of (a - b) in final test "
+        "error, with its paired 95% t-interval (df = n - 1), the two-sided paired t-test p and its Holm-adjusted "
+        "p over the declared contrasts. A contrast \"differs\" only when the Holm-adjusted p is at most alpha; "
+        "an interval is never compared with another interval.",
+        "",
+    ]
+    several = len(evaluations) > 1
+    for workload, evaluation in evaluations.items():
+        if several:
+            lines += [f"### {workload}", ""]
+        outcomes = evaluation["contrasts"]
+        lines += [
+            _md_table(
+                ["Contrast (a - b)", "Paired seeds", "Mean difference (pp)", "95% paired CI (pp)", "p", "Holm p",
+                 "Decision"],  # fmt: skip
+                _contrast_rows(outcomes, settings),
+            ),
+            "",
+        ]
+        path = figures.get("contrasts", {}).get(workload)
+        if path:
+            lines += [
+                f"![Paired contrasts, {workload}]({path})",
+                "",
+                f"Forest plot: paired mean difference of final test error with its 95% t-interval; the shaded band is "
+                f"the declared equivalence margin (±{settings['equivalence_margin_pp']:g} pp); grey: too few seeds "
+                "to decide.",
+                "",
+            ]
+        secondary = _secondary_rows(per_run, workload, outcomes)
+        if secondary:
+            lines += [
+                "Other paired measures, same pairs (mean difference a - b [95% paired t-interval]; descriptive, none "
+                "of these decides a contrast; claims that use one say so). Time to target is the restricted time: a "
+                "run that never reached the target counts as reaching it one epoch after the end.",
+                "",
+                _md_table(["Contrast"] + [label for _, label in SECONDARY], secondary),
+                "",
+            ]
+        mcnemar = _mcnemar_rows(study, workload, outcomes)
+        if mcnemar:
+            lines += [
+                "Test-set noise, seed-0 pair: how much of a difference the 10,000 test images alone can produce. "
+                "Counts of test images only a (only b) classifies correctly, the test-error difference a - b with "
+                "the 95% interval from resampling test images alone, and the exact McNemar test (binomial test of "
+                "the discordant images; mid-p beside it). Informational: it decides no claim.",
+                "",
+                _md_table(
+                    ["Contrast", "Seed", "Only a right", "Only b right", "Test-error difference (pp)", "McNemar p",
+                     "mid-p"],  # fmt: skip
+                    mcnemar,
+                ),
+                "",
+            ]
+    return lines
+
+
+# ---------------------------------------------------------------------------
+# Claims
+# ---------------------------------------------------------------------------
+
+
+def _test_line(outcome, per_run, workload, decided):
+    spec, pair = outcome.spec, outcome.paired
+    if pair is None:
+        return f"{spec['part']}: not run."
+    if outcome.status == contrasts.NO_TARGET:
+        return f"{spec['part']}: no validation-accuracy target declared, so no time to target."
+    metric = spec["metric"]
+    unit, _, what = claims_module.METRICS[metric]
+    digits = _digits(metric)
+    t = pair.t
+    low, high = t.interval(0.95)
+    text = (
+        f"{spec['part']}: {what}, {pair.a} - {pair.b} = {_num(t.mean, digits)} {unit}, 95% paired CI "
+        f"{_interval(low, high, digits)} (n = {pair.n}, seeds {', '.join(str(s) for s in pair.seeds) or '-'})"
+    )
+    if spec["form"] != claims_module.DIFFERENCE:
+        low90, high90 = t.interval(0.90)
+        kind = "equivalence (TOST)" if spec["form"] == claims_module.EQUIVALENCE else "non-inferiority"
+        text += f"; {kind} margin ±{outcome.margin:g} {unit}, 90% CI {_interval(low90, high90, digits)}"
+    else:
+        text += f"; claimed: {pair.a} {spec['direction']}"
+    if metric in contrasts.CENSORED_METRICS and pair.a_reached:
+        text += (
+            f"; reached the target: {pair.a} {sum(pair.a_reached)}/{pair.n}, {pair.b} {sum(pair.b_reached)}/{pair.n}"
+        )
+    if math.isfinite(outcome.p_adjusted):
+        text += f"; {_p_is('p', outcome.p)}, {_p_is('Holm p', outcome.p_adjusted)} (family of {outcome.family_size})"
+    elif math.isfinite(outcome.p):
+        text += f"; {_p_is('p', outcome.p)} (unadjusted; outside the family)"
+    status = outcome.status if decided else {
+        contrasts.TOO_FEW_SEEDS: f"too few seeds ({pair.n})",
+        contrasts.BOTH_CENSORED: "neither run reached the target in some seed",
+    }.get(outcome.status, "not decided")  # fmt: skip
+    text += f": **{status}**."
+    if metric in contrasts.CENSORED_METRICS:
+        extra = []
+        for loss_metric in ("train_loss_25", "train_loss_50"):
+            other = contrasts.paired(per_run, workload, pair.a, pair.b, loss_metric)
+            mean, lo, hi = contrasts.finite_interval(other)
+            extra.append(f"{loss_metric.split('_')[-1]}%: {_num(mean, 3)} {_interval(lo, hi, 3)}")
+        text += f" Second convergence measure (not deciding), paired train-loss difference at {'; '.join(extra)}."
+    return text
+
+
+def _claims_section(evaluations, declaration):
     lines = [
         "## Claims",
         "",
-        "Computed from the table above. \"Faster\" is judged by test error at the end of the first quarter of "
-        "training; a difference counts only when the 95% intervals over seeds do not overlap (overlap is read "
-        "as \"no clear difference\", not as equality). Claim (ii) asks only that Padam be not clearly worse.",
+        "Each claim is a set of paired tests declared in advance; its tests form one Holm family. A difference "
+        "holds when the Holm-adjusted paired test is significant in the claimed direction and is contradicted when "
+        "it is significant the other way; an equivalence holds only by TOST inside the declared margin; a claim "
+        "holds when every test holds. A claim tested in a setting that cannot decide it, or with fewer paired "
+        "seeds than declared, says so instead of deciding.",
         "",
     ]
-    for workload in workloads:
-        if len(workloads) > 1:
+    several = len(evaluations) > 1
+    for workload, evaluation in evaluations.items():
+        if several:
             lines += [f"### {workload}", ""]
-        for number, verdict in enumerate(check_claims(summary, workload), start=1):
-            lines.append(f"{number}. {verdict.claim} **{verdict.verdict.capitalize()}.**")
-            lines += [f"   - {e}" for e in verdict.evidence]
+        claim_verdicts = evaluation["claims"]
+        if claim_verdicts:
+            lines += [f"Tested in: {claim_verdicts[0].regime.describe()}; seeds {evaluation['seeds']}.", ""]
+        for verdict in claim_verdicts:
+            claim = verdict.claim
+            mark = " *(added after the results)*" if claim.get("after_results") else ""
+            lines.append(
+                f"- **({claim['id']})** {claim['statement']} *Source: {claim.get('source') or 'not given'}.*{mark} "
+                f"**{VERDICT_TEXT[verdict.verdict]}.**"
+            )
+            lines += [f"  - Why not decided: {reason}." for reason in verdict.reasons]
+            decided = verdict.verdict in (verdicts.HOLDS, verdicts.CONTRADICTED, verdicts.INCONCLUSIVE)
+            if verdict.decidable:
+                lines.append("  - The parts this setting can decide, as their own Holm family:")
+                lines += [f"    - {_test_line(o, evaluation['per_run'], workload, True)}" for o in verdict.decidable]
+                lines.append("  - The parts it cannot decide:")
+                parts = {o.spec["part"] for o in verdict.decidable}
+                lines += [f"    - {_test_line(o, evaluation['per_run'], workload, False)}"
+                          for o in verdict.outcomes if o.spec["part"] not in parts]  # fmt: skip
+            else:
+                lines += [f"  - {_test_line(o, evaluation['per_run'], workload, decided)}" for o in verdict.outcomes]
+            lines += [f"  - {note}" for note in verdict.notes]
         lines.append("")
     return lines
 
 
-def _caveats_section(study, summary):
+def _caveats_section(study, summary, evaluations):
     configs = [r.config for r in study.runs]
     manifests = [r.manifest for r in study.ended_runs]
     sources = [str((m.get("data") or {}).get("source", "")) for m in manifests]
@@ -492,31 +679,81 @@ def _caveats_section(study, summary):
         )
     devices = [str(m.get("device")) for m in manifests if m.get("device")]
     if _is_cpu(devices):
-        caveats.append("Trained on CPU: times and per-step overheads are CPU numbers and do not transfer to accelerators.")
+        caveats.append("Trained on CPU: step times are CPU numbers and do not transfer to accelerators.")
+    caveats.append(
+        "Step times were measured while whatever else ran on the machine; they are shown for orientation and "
+        "decide nothing (speed claims are decided on steps to the validation-accuracy target)."
+    )
     main = summary[summary["main"].astype(bool)] if len(summary) else summary
     if len(main) and main["n"].min() < 3:
         caveats.append(
-            f"Few seeds (as few as {int(main['n'].min())} per optimizer): intervals are wide, "
-            "and undefined (n/a) with a single seed."
+            f"Few seeds (as few as {int(main['n'].min())} per optimizer): with fewer than the declared minimum of "
+            "paired seeds no contrast or claim is decided; the paired intervals are shown for what they are."
         )
     if study.unfinished_runs:
         count = len(study.unfinished_runs)
         caveats.append(f"{count} unfinished run(s) are left out of every statistic (listed under Runs).")
-    caveats.append(
-        "One configured learning rate per optimizer (see Optimizer settings); unless it was tuned for each, "
-        "the comparison favours the optimizers whose defaults suit this setup."
-    )
+    untuned = sorted({v["claims"][0].regime.preset for v in evaluations.values()
+                      if v["claims"] and v["claims"][0].regime.rates == claims_module.UNTUNED})  # fmt: skip
+    if untuned:
+        caveats.append(
+            f"Untuned learning rates ({', '.join(untuned)}): one configured rate per optimizer, never tuned for this "
+            "setup, so the comparison favours the optimizers whose defaults suit it."
+        )
     return ["## Caveats", ""] + [f"- {c}" for c in caveats] + [""]
 
 
-def render_report(study, summary, curves, figures, title=None):
-    """The report's Markdown text (deterministic: no timestamps, sorted everywhere).
+def _evaluate(study, per_run, declaration, workloads):
+    """Per workload: the declared contrasts' outcomes, the claims' verdicts, the seeds."""
+    evaluations = {}
+    settings = declaration["settings"]
+    specs = contrasts.contrast_specs(declaration["contrasts"])
+    for workload in workloads:
+        rows = per_run[per_run["workload"] == workload]
+        evaluations[workload] = {
+            "contrasts": contrasts.evaluate_family(specs, per_run, workload, settings),
+            "claims": verdicts.decide_claims(study, per_run, declaration, workload),
+            "seeds": ", ".join(str(s) for s in sorted(set(rows["seed"]), key=aggregate.seed_key)),
+            "per_run": per_run,
+        }
+    return evaluations
+
+
+def tests_table(evaluations):
+    """Every evaluated test of the report, one row each (the numbers behind ``contrasts.csv``)."""
+    rows = []
+    for workload, evaluation in evaluations.items():
+        families = [("contrasts", evaluation["contrasts"])]
+        families += [(f"claim ({v.claim['id']})", v.outcomes) for v in evaluation["claims"]]
+        for family, outcomes in families:
+            for o in outcomes:
+                pair = o.paired
+                t = pair.t if pair is not None else stats.paired_t([])
+                low, high = t.interval(0.95)
+                low90, high90 = t.interval(0.90)
+                rows.append(
+                    {
+                        "workload": workload, "family": family, "test": o.spec["part"], "a": o.spec["a"],
+                        "b": o.spec["b"], "metric": o.spec["metric"], "form": o.spec["form"],
+                        "direction": o.spec.get("direction"), "margin": o.margin, "n": t.n,
+                        "seeds": ",".join(str(s) for s in pair.seeds) if pair is not None else "",
+                        "mean": t.mean, "ci95_low": low, "ci95_high": high, "ci90_low": low90, "ci90_high": high90,
+                        "p": o.p, "p_holm": o.p_adjusted, "family_size": o.family_size, "status": o.status,
+                    }
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def render_report(study, summary, curves, figures, evaluations, declaration, title=None):
+    """The report's Markdown text (deterministic: no timestamps of its own, sorted everywhere).
 
     Args:
         study: a `runs.Study`.
         summary: the frame from `aggregate.summarize`.
         curves: the frame from `aggregate.epoch_curves`.
         figures: ``{"<kind>": {workload or None: relative path}}`` of saved figures.
+        evaluations: from `_evaluate`: per workload, contrasts and claims.
+        declaration: from `claims.declared`.
         title: the report title; defaults to the study directory's name.
     """
     title = title or Path(study.path).resolve().name
@@ -524,23 +761,20 @@ def render_report(study, summary, curves, figures, title=None):
     lines = [
         f"# Optimizer study: {title}",
         "",
-        "Generated by `scripts/report.py` from the run directories under `runs/`; regenerating it from the "
-        "same runs gives the same file. Tables: `summary.csv`, `summary.md`, `summary.tex`; curves: `curves.csv`.",
+        "Generated by `scripts/report.py` from the run directories under `runs/` and the declarations in "
+        "`study.json`; regenerating it from the same runs gives the same file. Tables: `summary.csv`, `summary.md`, "
+        "`summary.tex`; every paired test: `contrasts.csv`; curves: `curves.csv`.",
         "",
     ]
     lines += _setup_section(study)
     lines += _runs_section(study)
+    lines += _preregistration_section(declaration)
     lines += ["## Results", ""]
     if not workloads:
         lines += ["No run has finished: nothing to summarise.", ""]
     for workload in workloads:
-        rows = summary[summary["workload"] == workload]
-        target = rows["target_accuracy"].iloc[0]
-        lines += [f"### {workload}", ""]
         lines += [
-            f"Early epoch (end of the first quarter): {int(rows['early_epoch'].max())}. "
-            f"Target test accuracy for the time-to-target columns: "
-            + (f"{target * 100:g}%." if math.isfinite(target) else "none reached."),
+            f"### {workload}",
             "",
             aggregate.summary_to_markdown(summary, workload).rstrip("\n"),
             "",
@@ -549,13 +783,20 @@ def render_report(study, summary, curves, figures, title=None):
             path = figures.get(kind, {}).get(workload)
             if path:
                 lines += [f"![{caption}, {workload}]({path})", ""]
+        if figures.get("train_loss", {}).get(workload):
+            lines += [
+                "Curves: each seed a thin line, the mean over seeds a thick one; a band (95% t-interval) only where "
+                f"at least {plots.MIN_BAND_SEEDS} seeds stand behind it.",
+                "",
+            ]
     if figures.get("performance_profile"):
         lines += ["### Across workloads", "", f"![Performance profile]({figures['performance_profile'][None]})", ""]
     if figures.get("lr_sensitivity"):
         path = figures["lr_sensitivity"][None]
         lines += ["### Learning-rate sensitivity", "", f"![Learning-rate sensitivity]({path})", ""]
     if workloads:
-        lines += _claims_section(summary, workloads)
+        lines += _contrasts_section(study, evaluations[workloads[0]]["per_run"], evaluations, figures, declaration)
+        lines += _claims_section(evaluations, declaration)
         setups = {}
         for run in study.ended_runs:
             setups.setdefault(
@@ -564,11 +805,11 @@ def render_report(study, summary, curves, figures, title=None):
             )
         sources = [str((r.manifest.get("data") or {}).get("source", "")) for r in study.ended_runs]
         lines += _published_section(summary, curves, {w: setups[w] for w in workloads}, _data_caveat(sources))
-    lines += _caveats_section(study, summary)
+    lines += _caveats_section(study, summary, evaluations)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _draw_figures(study_dir, summary, curves, pdf, tuning_trials):
+def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, declaration, pdf, tuning_trials):
     """Draw and save every figure; returns ``{kind: {workload or None: file name}}``."""
     figures = {}
     workloads = list(dict.fromkeys(summary["workload"])) if len(summary) else []
@@ -580,10 +821,24 @@ def _draw_figures(study_dir, summary, curves, pdf, tuning_trials):
 
     for workload in workloads:
         for kind, draw in (("train_loss", plots.plot_train_loss), ("test_error", plots.plot_test_error)):
-            draw(curves, workload, record(kind, workload, _figure_name(kind, workload, several)), pdf)
+            draw(curves, workload, record(kind, workload, _figure_name(kind, workload, several)), pdf,
+                 per_run=per_run_curves)  # fmt: skip
         rows = summary[summary["workload"] == workload]
         if (~rows["main"].astype(bool)).any():
             plots.plot_p_sweep(summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf)
+        forest = []
+        for o in evaluations[workload]["contrasts"]:
+            if o.paired is None:
+                continue
+            mean, low, high = contrasts.finite_interval(o.paired)
+            forest.append({"label": f"{o.spec['a']} - {o.spec['b']}", "mean": mean, "low": low, "high": high,
+                           "n": o.paired.n, "decided": o.status != contrasts.TOO_FEW_SEEDS})  # fmt: skip
+        if forest:
+            plots.plot_contrasts(
+                forest, declaration["settings"]["equivalence_margin_pp"],
+                record("contrasts", workload, _figure_name("contrasts", workload, several)), pdf,
+                title=f"Paired contrasts, final test error: {workload}",
+            )  # fmt: skip
     if several:
         plots.plot_performance_profile(summary, record("performance_profile", None, "performance_profile.png"), pdf)
     if tuning_trials is not None:
@@ -591,14 +846,12 @@ def _draw_figures(study_dir, summary, curves, pdf, tuning_trials):
     return figures
 
 
-def write_report(study_dir, target_accuracy=None, pdf=False, tuning_trials=None):
+def write_report(study_dir, pdf=False, tuning_trials=None):
     """Write the study report and its tables and figures under `study_dir`.
 
     Args:
-        study_dir: a study directory (``runs/<run>/`` inside).
-        target_accuracy: test accuracy (fraction in (0, 1]) for the
-            time-to-target columns; None picks one per workload (see
-            `aggregate`).
+        study_dir: a study directory (``runs/<run>/`` inside; ``study.json``
+            with its ``preregistration`` when the study declared one).
         pdf: also save every figure as PDF.
         tuning_trials: a tuning-trials DataFrame or CSV path (columns
             optimizer, learning_rate, val_accuracy, optional partial) for the
@@ -609,24 +862,21 @@ def write_report(study_dir, target_accuracy=None, pdf=False, tuning_trials=None)
     """
     study_dir = Path(study_dir)
     study = load_study(study_dir)
-    summary = aggregate.summarize(study, target_accuracy)
+    declaration = claims_module.declared(study.plan, sorted({r.variant for r in study.runs}, key=variant_sort_key))
+    target = declaration["settings"].get("target_val_accuracy")
+    per_run = measures.run_measures(study, target)
+    summary = aggregate.summarize(study, target, per_run=per_run)
     curves = aggregate.epoch_curves(study)
+    per_run_curves = aggregate.run_curves(study)
+    workloads = list(dict.fromkeys(summary["workload"])) if len(summary) else []
+    evaluations = _evaluate(study, per_run, declaration, workloads)
     aggregate.export_summary(summary, study_dir)
     write_text(study_dir / "curves.csv", curves.to_csv(index=False, lineterminator="\n"))
-    figures = _draw_figures(study_dir, summary, curves, pdf, tuning_trials)
+    write_text(study_dir / "contrasts.csv", tests_table(evaluations).to_csv(index=False, lineterminator="\n"))
+    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, declaration, pdf, tuning_trials)
     path = study_dir / "report.md"
-    write_text(path, render_report(study, summary, curves, figures))
+    write_text(path, render_report(study, summary, curves, figures, evaluations, declaration))
     return path
 
 
-__all__ = [
-    "ClaimVerdict",
-    "check_claims",
-    "compare_intervals",
-    "render_report",
-    "write_report",
-    "HOLDS",
-    "DOES_NOT_HOLD",
-    "INCONCLUSIVE",
-    "NOT_TESTABLE",
-]
+__all__ = ["VERDICT_TEXT", "mcnemar_for", "render_report", "tests_table", "write_report"]

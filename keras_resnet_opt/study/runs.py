@@ -6,6 +6,10 @@ Layout (the contract with the training code)::
     STUDY/runs/<run>/config.json      resolved run config (flat JSON object)
     STUDY/runs/<run>/history.csv      one row per completed epoch (history.json too)
     STUDY/runs/<run>/manifest.json    written when the run ended (finished/diverged)
+    STUDY/runs/<run>/test_predictions.npy, test_labels.npy
+                                      the final model's class per test image and
+                                      the true labels (uint8, same order); runs
+                                      trained before they were saved lack them
 
 A run without ``manifest.json`` is unfinished: it is listed in reports and left
 out of every statistic. This module also owns the two grouping rules the rest
@@ -18,9 +22,13 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from keras_resnet_opt.atomic import write_text
+from keras_resnet_opt.atomic import atomic_path, write_text
+
+TEST_PREDICTIONS = "test_predictions.npy"
+TEST_LABELS = "test_labels.npy"
 
 # Optimizers with a "partial" exponent p and the p of the main comparison.
 # p = 1/8 is what the Padam paper, README and reference scripts use (the
@@ -252,12 +260,39 @@ def load_study(study_dir):
     return Study(path=study_dir, runs=tuple(runs), unreadable=tuple(unreadable), plan=plan)
 
 
-def write_run_dir(run_dir, config, history, manifest=None):
+def read_test_predictions(run_dir):
+    """``(predictions, labels)`` saved by the trainer in `run_dir`, or None when absent.
+
+    Both are integer arrays over the test images in the test split's order.
+
+    Raises:
+        ValueError: the two files hold different numbers of images.
+    """
+    run_dir = Path(run_dir)
+    paths = run_dir / TEST_PREDICTIONS, run_dir / TEST_LABELS
+    if not all(p.is_file() for p in paths):
+        return None
+    predictions, labels = (np.load(p, allow_pickle=False).astype(np.int64).ravel() for p in paths)
+    if predictions.shape != labels.shape:
+        raise ValueError(
+            f"{run_dir}: {TEST_PREDICTIONS} has {predictions.size} entries but {TEST_LABELS} {labels.size}."
+        )
+    return predictions, labels
+
+
+def _write_array(path, values):
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(values, dtype=np.uint8))
+
+
+def write_run_dir(run_dir, config, history, manifest=None, predictions=None, labels=None):
     """Write a run directory in the trainer's layout (the inverse of `load_run`).
 
     For tests and for importing runs trained elsewhere. `history` is a
     DataFrame or a list of row dicts; it is written as both history.csv and
-    history.json. No manifest means the run is unfinished.
+    history.json. No manifest means the run is unfinished. `predictions` and
+    `labels` (class per test image) are written as the trainer's ``.npy`` files
+    when given.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -268,4 +303,8 @@ def write_run_dir(run_dir, config, history, manifest=None):
     write_text(run_dir / "history.json", json.dumps(rows, indent=1) + "\n")
     if manifest is not None:
         write_text(run_dir / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if predictions is not None:
+        _write_array(run_dir / TEST_PREDICTIONS, predictions)
+    if labels is not None:
+        _write_array(run_dir / TEST_LABELS, labels)
     return run_dir

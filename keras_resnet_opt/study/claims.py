@@ -1,0 +1,465 @@
+"""The pre-registered contrasts and claims of a study, and the function that declares them.
+
+A study decides only what it declared before its runs started, so that
+neither the tests nor their margins nor the speed target can be picked after
+seeing which way the results went. The declaration lives in the study's
+``study.json`` under ``"preregistration"``; `preregister` writes it (the
+grid runner calls it before starting any run; a campaign that starts runs
+itself calls it the same way). Each item records when it was declared
+(UTC, ISO 8601) and whether any run had already recorded a result then
+(``after_results``): a claim added later is allowed, and the report marks it
+"added after the results". Re-declaring an item unchanged keeps its original
+time, so rerunning the grid to resume a study changes nothing; declaring it
+differently after results exist moves the old one to ``superseded``, where
+the report shows it.
+
+Schema (``study.json["preregistration"]``)::
+
+    {
+      "schema": 1,
+      "written_at": "2026-12-04T15:30:00+00:00",      first written
+      "optimizers": ["sgd", "sgdm", ...],   the plan the defaults were built for
+      "settings": {
+        "alpha": 0.05,                   each family's error rate (Holm)
+        "min_seeds": 3,                  fewer paired seeds: "too few seeds"
+        "equivalence_margin_pp": 1.0,    default margin of equivalence and
+                                         non-inferiority tests, pp of test error
+        "speed_margin_pp": 10.0,         the same for time to target, pp of the
+                                         training budget
+        "target_val_accuracy": 0.8,      steps-to-target target (validation
+                                         accuracy, a fraction); null: none
+        "min_epochs_generalisation": 30, fewer epochs: a "generalises" test is
+                                         not decided (see `verdicts`)
+        "learning_rates": {"cpu-budget": "tuned"},   per preset ("*": any):
+                                         "tuned" | "protocol" | "untuned"
+        "declared_at": "...", "after_results": false
+      },
+      "contrasts": [{"id": "adam-sgdm", "a": "adam", "b": "sgdm",
+                     "declared_at": "...", "after_results": false}, ...],
+      "claims": [{"id": "a", "source": "padam-paper", "statement": "...",
+                  "rates": ["tuned"], "presets": null,
+                  "tests": [{"part": "...", "a": "adam", "b": "sgdm",
+                             "metric": "test_error", "form": "difference",
+                             "direction": "higher", "margin": null,
+                             "generalisation": true, "if_run": false}, ...],
+                  "best_p": null,
+                  "declared_at": "...", "after_results": false}, ...],
+      "superseded": [{"kind": "claim", "superseded_at": "...", ...old item}]
+    }
+
+A contrast is ``a - b`` on final test error, two-sided, one Holm family for
+all declared contrasts. A claim is a conjunction of tests, each a paired
+contrast on one measure (`METRICS`) in one form (`FORMS`); its tests form
+their own Holm family. ``direction`` says which way a difference is claimed
+(a "lower" or "higher" than b); every measure here is better when lower, so
+non-inferiority always means ``a - b < margin``. ``margin`` is in the
+measure's unit (pp for errors, pp of the budget for time to target); null
+takes the settings' default. ``generalisation`` marks a test about
+generalisation, which needs enough epochs; ``if_run`` lets a test be skipped
+(and said so) when one of its optimizers was not run, where a claim is about
+"the others" whoever they are. ``rates`` lists the learning-rate regimes in
+which the claim can be decided; ``presets`` (null: all) restricts it to some
+workloads. ``best_p`` (claim (c)) replaces fixed tests by a selection on
+validation error followed by paired tests on test error.
+"""
+
+import copy
+import datetime
+import json
+from pathlib import Path
+
+from keras_resnet_opt.atomic import write_json
+from keras_resnet_opt.study.published import SOURCES as PUBLISHED_SOURCES
+
+SECTION = "preregistration"
+SCHEMA = 1
+
+DIFFERENCE = "difference"
+EQUIVALENCE = "equivalence"
+NON_INFERIORITY = "non-inferiority"
+FORMS = (DIFFERENCE, EQUIVALENCE, NON_INFERIORITY)
+
+TUNED, PROTOCOL, UNTUNED = "tuned", "protocol", "untuned"
+RATE_REGIMES = (TUNED, PROTOCOL, UNTUNED)
+
+# measure -> (unit of its margins and differences, scale from the stored value
+# to that unit, what it is). Every measure is better when lower.
+METRICS = {
+    "test_error": ("pp", 100.0, "final test error"),
+    "val_error": ("pp", 100.0, "final validation error"),
+    "train_error": ("pp", 100.0, "final train error"),
+    "gen_gap": ("pp", 100.0, "generalisation gap (test error - train error)"),
+    "time_to_target": ("pp of training", 100.0, "time to the validation-accuracy target"),
+    "train_loss_25": ("loss", 1.0, "train loss at 25% of training"),
+    "train_loss_50": ("loss", 1.0, "train loss at 50% of training"),
+    "train_loss_100": ("loss", 1.0, "train loss at the end of training"),
+    "smoothness_test": ("pp", 100.0, "test-error smoothness (residual SD)"),
+    "smoothness_val": ("pp", 100.0, "validation-error smoothness (residual SD)"),
+}
+
+DEFAULT_SETTINGS = {
+    "alpha": 0.05,
+    "min_seeds": 3,
+    "equivalence_margin_pp": 1.0,
+    "speed_margin_pp": 10.0,
+    "target_val_accuracy": None,
+    "min_epochs_generalisation": 30,
+    "learning_rates": {},
+}
+
+CLAIM_SOURCES = {
+    "padam-paper": PUBLISHED_SOURCES["padam"],
+    "seed-report": "Wu & Wu, Performance of ResNet Architecture With Different SGD Optimizers (the student "
+    "report this project started from; ../shared/docs/seed-slides.txt, ../shared/docs/reference.md section 7).",
+    "seed-report-garg": "The seed report's reproduction of Garg, Garg & Raina, Analysis of Gradient Descent "
+    "Optimization Algorithms on ResNet (../shared/docs/reference.md section 7).",
+}
+
+# The study's comparison baseline and the optimizers claim (e) is compared
+# against when the plan does not say which ran.
+BASELINE = "sgdm"
+FALLBACK_OPTIMIZERS = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "adamw", "padam")
+RESULT_FILES = ("history.csv", "history.json", "manifest.json")
+
+
+def now_utc():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------------
+# Defaults
+# ---------------------------------------------------------------------------
+
+
+def default_contrasts(optimizers):
+    """Each optimizer against sgdm, then padam against amsgrad and against adam (when run)."""
+    optimizers = list(optimizers)
+    pairs = [(o, BASELINE) for o in optimizers if o != BASELINE and BASELINE in optimizers]
+    pairs += [("padam", o) for o in ("amsgrad", "adam") if "padam" in optimizers and o in optimizers]
+    return [{"id": f"{a}-{b}", "a": a, "b": b} for a, b in dict.fromkeys(pairs)]
+
+
+def _test(part, a, b, metric, form, direction=None, margin=None, generalisation=False, if_run=False):
+    return {
+        "part": part, "a": a, "b": b, "metric": metric, "form": form, "direction": direction,
+        "margin": margin, "generalisation": generalisation, "if_run": if_run,
+    }  # fmt: skip
+
+
+def default_claims(optimizers=None):
+    """Claims (a)-(f): the Padam paper's three and the seed report's three.
+
+    Args:
+        optimizers: the study's planned optimizers; claim (e) compares Padam
+            with each of the others. None: `FALLBACK_OPTIMIZERS`.
+    """
+    optimizers = list(optimizers or FALLBACK_OPTIMIZERS)
+    tuned_only, either = [TUNED], [TUNED, PROTOCOL]
+    faster_worse = []
+    for name in ("adam", "amsgrad"):
+        faster_worse += [
+            _test(f"{name} converges faster", name, BASELINE, "time_to_target", DIFFERENCE, "lower"),
+            _test(f"{name} generalises worse", name, BASELINE, "test_error", DIFFERENCE, "higher", generalisation=True),
+        ]
+    others = [o for o in optimizers if o != "padam" and "(" not in o and ":" not in o]
+    others = others or [o for o in FALLBACK_OPTIMIZERS if o != "padam"]  # skipped when not run
+    ranking = [_test(f"amsgrad below {o}", "amsgrad", o, "test_error", DIFFERENCE, "lower") for o in ("sgd", "adam", "nadam")]
+    ranking += [_test(f"sgd above {o}", "sgd", o, "test_error", DIFFERENCE, "higher") for o in ("adam", "nadam")]
+    claims = [
+        {
+            "id": "a", "source": "padam-paper", "rates": tuned_only,
+            "statement": "Adam and AMSGrad converge faster than SGD-momentum but generalise worse.",
+            "tests": faster_worse,
+        },
+        {
+            "id": "b", "source": "padam-paper", "rates": tuned_only,
+            "statement": "Padam (p = 1/8) converges about as fast as Adam and AMSGrad and generalises as well as "
+            "SGD-momentum.",
+            "tests": [
+                _test("padam not slower than adam", "padam", "adam", "time_to_target", NON_INFERIORITY),
+                _test("padam not slower than amsgrad", "padam", "amsgrad", "time_to_target", NON_INFERIORITY),
+                _test("padam generalises like sgdm", "padam", BASELINE, "test_error", EQUIVALENCE, generalisation=True),
+            ],
+        },
+        {
+            "id": "c", "source": "padam-paper", "rates": tuned_only,
+            "statement": "The best p lies strictly between 0 and 1/2 (p -> 0 is SGD-momentum, p = 1/2 is AMSGrad).",
+            "tests": [],
+            "best_p": {"optimizer": "padam", "ends": [BASELINE, "amsgrad"], "selection": "val_error",
+                       "metric": "test_error"},
+        },
+        {
+            "id": "d", "source": "seed-report", "rates": either,
+            "statement": "Padam underperforms AMSGrad (higher final test error).",
+            "tests": [_test("padam above amsgrad", "padam", "amsgrad", "test_error", DIFFERENCE, "higher")],
+        },
+        {
+            "id": "e", "source": "seed-report", "rates": either,
+            "statement": "Padam's test-error curve is smoother than the other optimizers'.",
+            "tests": [
+                _test(f"padam smoother than {o}", "padam", o, "smoothness_test", DIFFERENCE, "lower", if_run=True)
+                for o in others
+            ],
+        },
+        {
+            "id": "f", "source": "seed-report-garg", "rates": either,
+            "statement": "Among SGD, Adam, Nadam and AMSGrad, AMSGrad ends with the lowest test error and SGD with "
+            "the highest.",
+            "tests": ranking,
+        },
+    ]  # fmt: skip
+    for claim in claims:
+        claim.setdefault("presets", None)
+        claim.setdefault("best_p", None)
+    return claims
+
+
+# ---------------------------------------------------------------------------
+# Checking declarations
+# ---------------------------------------------------------------------------
+
+
+def _check_test(claim_id, test):
+    where = f"Claim {claim_id!r}, test {test.get('part')!r}"
+    for key in ("a", "b", "metric", "form"):
+        if not test.get(key):
+            raise ValueError(f"{where}: needs {key!r}. Received: {test}")
+    if test["metric"] not in METRICS:
+        raise ValueError(f"{where}: unknown metric {test['metric']!r}. Valid metrics: {sorted(METRICS)}")
+    if test["form"] not in FORMS:
+        raise ValueError(f"{where}: unknown form {test['form']!r}. Valid forms: {list(FORMS)}")
+    if test["form"] == DIFFERENCE and test.get("direction") not in ("lower", "higher"):
+        raise ValueError(f"{where}: a difference needs direction 'lower' or 'higher'. Received: {test.get('direction')!r}")
+    if test.get("margin") is not None and not float(test["margin"]) > 0:
+        raise ValueError(f"{where}: a margin must be positive. Received: {test['margin']}")
+
+
+def normalise_claim(claim):
+    """A claim with every optional field filled in, checked.
+
+    Raises:
+        ValueError: naming the claim and what is wrong.
+    """
+    claim = copy.deepcopy(dict(claim))
+    if not claim.get("id") or not claim.get("statement"):
+        raise ValueError(f"A claim needs an 'id' and a 'statement'. Received: {claim}")
+    claim.setdefault("source", "")
+    claim.setdefault("rates", [TUNED])
+    claim.setdefault("presets", None)
+    claim.setdefault("best_p", None)
+    tests = []
+    for test in claim.get("tests") or []:
+        test = {**_test(None, None, None, None, None), **test}
+        _check_test(claim["id"], test)
+        tests.append(test)
+    claim["tests"] = tests
+    bad = [r for r in claim["rates"] if r not in RATE_REGIMES]
+    if bad:
+        raise ValueError(f"Claim {claim['id']!r}: unknown learning-rate regime(s) {bad}. Valid: {list(RATE_REGIMES)}")
+    if not tests and not claim["best_p"]:
+        raise ValueError(f"Claim {claim['id']!r} declares no test.")
+    return claim
+
+
+def normalise_contrast(contrast):
+    if isinstance(contrast, (list, tuple)):
+        a, b = contrast
+        contrast = {"a": a, "b": b}
+    contrast = dict(contrast)
+    if not contrast.get("a") or not contrast.get("b") or contrast["a"] == contrast["b"]:
+        raise ValueError(f"A contrast needs two different optimizers 'a' and 'b'. Received: {contrast}")
+    contrast.setdefault("id", f"{contrast['a']}-{contrast['b']}")
+    return contrast
+
+
+def _check_settings(settings):
+    target = settings.get("target_val_accuracy")
+    if target is not None and not 0.0 < float(target) <= 1.0:
+        raise ValueError(f"`target_val_accuracy` must be a fraction in (0, 1]. Received: {target}")
+    for key in ("alpha",):
+        if not 0.0 < float(settings[key]) < 1.0:
+            raise ValueError(f"`{key}` must be in (0, 1). Received: {settings[key]}")
+    for key in ("equivalence_margin_pp", "speed_margin_pp"):
+        if not float(settings[key]) > 0:
+            raise ValueError(f"`{key}` must be positive. Received: {settings[key]}")
+    if int(settings["min_seeds"]) < 2:
+        raise ValueError(f"`min_seeds` must be >= 2 (a paired interval needs two pairs). Received: {settings['min_seeds']}")
+    bad = {k: v for k, v in (settings.get("learning_rates") or {}).items() if v not in RATE_REGIMES}
+    if bad:
+        raise ValueError(f"`learning_rates` values must be one of {list(RATE_REGIMES)}. Received: {bad}")
+
+
+# ---------------------------------------------------------------------------
+# Writing the declaration
+# ---------------------------------------------------------------------------
+
+
+def results_exist(study_dir):
+    """True when any run under ``study_dir/runs`` has recorded a result (an epoch or a manifest)."""
+    runs_dir = Path(study_dir) / "runs"
+    if not runs_dir.is_dir():
+        return False
+    return any((run / name).is_file() for run in runs_dir.iterdir() if run.is_dir() for name in RESULT_FILES)
+
+
+def read_study_file(study_dir):
+    path = Path(study_dir) / "study.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _content(item):
+    return {k: v for k, v in item.items() if k not in ("declared_at", "after_results")}
+
+
+def _merge(existing, declared, kind, stamp, superseded):
+    """Keep unchanged items with their first time; stamp new ones; supersede changed ones."""
+    by_id = {item["id"]: item for item in existing}
+    merged = []
+    for item in declared:
+        old = by_id.pop(item["id"], None)
+        if old is not None and _content(old) == _content(item):
+            merged.append(old)
+            continue
+        if old is not None and old.get("after_results") is False and not stamp["after_results"]:
+            pass  # changed before any result: nothing was seen, the new one simply replaces it
+        elif old is not None:
+            superseded.append({"kind": kind, "superseded_at": stamp["declared_at"], **old})
+        merged.append({**item, **stamp})
+    merged += by_id.values()  # declared earlier and not repeated now: still declared
+    return merged
+
+
+def preregister(
+    study_dir,
+    *,
+    optimizers=None,
+    target_val_accuracy=None,
+    learning_rates=None,
+    contrasts=None,
+    claims=None,
+    extra_claims=(),
+    equivalence_margin_pp=1.0,
+    speed_margin_pp=10.0,
+    alpha=0.05,
+    min_seeds=3,
+    min_epochs_generalisation=30,
+    now=None,
+):
+    """Declare a study's contrasts, claims and decision settings in ``study_dir/study.json``.
+
+    Call it before any run starts. The rest of ``study.json`` (the grid's
+    plan) is kept; so are items declared earlier: an unchanged item keeps its
+    first declaration time, a changed one is re-stamped (and, once results
+    exist, the old one is kept under ``superseded``). Items are marked
+    ``after_results`` when any run had recorded a result at the time.
+
+    Args:
+        study_dir: the study directory (``runs/`` may not exist yet).
+        optimizers: the planned optimizers (registry names) the default
+            contrasts and claims are built for; None: study.json's
+            ``optimizers``, else `FALLBACK_OPTIMIZERS`.
+        target_val_accuracy: validation accuracy (fraction) whose first epoch
+            is the time-to-target; None: no speed test can be decided.
+        learning_rates: ``{preset: "tuned" | "protocol" | "untuned"}`` ("*"
+            for any preset): how the runs' learning rates were chosen.
+        contrasts: ``[(a, b), ...]`` or dicts; None: `default_contrasts`.
+        claims: claim dicts (see the module docstring); None: `default_claims`.
+        extra_claims: claims added to those.
+        equivalence_margin_pp: default equivalence / non-inferiority margin,
+            percentage points of test error.
+        speed_margin_pp: the same for time to target, percentage points of
+            the training budget.
+        alpha: each family's error rate.
+        min_seeds: paired seeds a contrast needs before it decides anything.
+        min_epochs_generalisation: epochs a run needs before a
+            "generalises" test is decided.
+        now: the declaration time (ISO string); None: the current UTC time.
+
+    Returns:
+        The ``preregistration`` section as written.
+
+    Raises:
+        ValueError: a setting, contrast or claim is malformed.
+    """
+    study_dir = Path(study_dir)
+    study = read_study_file(study_dir)
+    if optimizers is None:
+        optimizers = study.get("optimizers") or FALLBACK_OPTIMIZERS
+    stamp = {"declared_at": now or now_utc(), "after_results": results_exist(study_dir)}
+    settings = {
+        "alpha": float(alpha),
+        "min_seeds": int(min_seeds),
+        "equivalence_margin_pp": float(equivalence_margin_pp),
+        "speed_margin_pp": float(speed_margin_pp),
+        "target_val_accuracy": None if target_val_accuracy is None else float(target_val_accuracy),
+        "min_epochs_generalisation": int(min_epochs_generalisation),
+        "learning_rates": dict(sorted((learning_rates or {}).items())),
+    }
+    _check_settings(settings)
+    contrasts = [normalise_contrast(c) for c in (default_contrasts(optimizers) if contrasts is None else contrasts)]
+    claims = [normalise_claim(c) for c in [*(default_claims(optimizers) if claims is None else claims), *extra_claims]]
+    for kind, items in (("contrast", contrasts), ("claim", claims)):
+        ids = [item["id"] for item in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"Each {kind} needs its own id. Received ids: {ids}")
+
+    old = study.get(SECTION) or {}
+    superseded = list(old.get("superseded") or [])
+    old_settings = old.get("settings")
+    if old_settings is not None and _content(old_settings) == settings:
+        settings = old_settings
+    else:
+        if old_settings is not None and (old_settings.get("after_results") or stamp["after_results"]):
+            superseded.append({"kind": "settings", "superseded_at": stamp["declared_at"], **old_settings})
+        settings = {**settings, **stamp}
+    section = {
+        "schema": SCHEMA,
+        "written_at": old.get("written_at") or stamp["declared_at"],
+        "optimizers": list(optimizers),
+        "settings": settings,
+        "contrasts": _merge(old.get("contrasts") or [], contrasts, "contrast", stamp, superseded),
+        "claims": _merge(old.get("claims") or [], claims, "claim", stamp, superseded),
+        "superseded": superseded,
+    }
+    write_json(study_dir / "study.json", {**study, SECTION: section})
+    return section
+
+
+# ---------------------------------------------------------------------------
+# Reading it back
+# ---------------------------------------------------------------------------
+
+
+def declared(plan, optimizers=()):
+    """The declaration a report tests: study.json's section, or the defaults marked as undeclared.
+
+    Args:
+        plan: the parsed study.json (or None).
+        optimizers: the optimizers actually run, for the defaults.
+
+    Returns:
+        A section in the schema above; when study.json has none, the defaults
+        with ``"declared": False`` and every item ``after_results`` (nothing
+        was declared before the runs).
+    """
+    section = (plan or {}).get(SECTION)
+    if section:
+        section = copy.deepcopy(section)
+        section["settings"] = {**DEFAULT_SETTINGS, **section.get("settings", {})}
+        section["claims"] = [{**normalise_claim(c), **{k: c.get(k) for k in ("declared_at", "after_results")}}
+                             for c in section.get("claims", [])]  # fmt: skip
+        section["contrasts"] = [{**normalise_contrast(c), **{k: c.get(k) for k in ("declared_at", "after_results")}}
+                                for c in section.get("contrasts", [])]  # fmt: skip
+        section["declared"] = True
+        return section
+    optimizers = (plan or {}).get("optimizers") or list(optimizers)
+    undeclared = {"declared_at": None, "after_results": True}
+    return {
+        "schema": SCHEMA,
+        "written_at": None,
+        "declared": False,
+        "settings": {**DEFAULT_SETTINGS, **undeclared},
+        "contrasts": [{**c, **undeclared} for c in default_contrasts(optimizers)],
+        "claims": [{**normalise_claim(c), **undeclared} for c in default_claims(optimizers)],
+        "superseded": [],
+    }

@@ -1,0 +1,281 @@
+"""The statistical tests the report decides with, on plain numbers (no runs, no files).
+
+Why these and not interval overlap: a seed fixes the initial weights, the data
+order and the augmentation for every optimizer alike, so two optimizers' runs
+pair up by seed and their difference is measured far more precisely than
+either mean. Every comparison here is paired, and each question has the test
+that answers it:
+
+- a difference ("X ends lower than Y"): the paired t-test, two-sided;
+- an equivalence ("X is like Y", within a margin declared in advance): two
+  one-sided tests (TOST, Schuirmann 1987); the 90% paired interval inside
+  the margin is the same decision at alpha = 0.05;
+- a non-inferiority ("X is not worse than Y by more than the margin"): the
+  one-sided test against the margin;
+- a family of such tests: Holm's step-down adjustment (Holm 1979), which
+  controls the chance of any false decision in the family;
+- two models on the same test images: the exact McNemar test on the images
+  one gets right and the other wrong (the binomial test of the discordant
+  pairs), with its mid-p variant;
+- a time that some runs never reach: the Kaplan-Meier median, which counts a
+  run that never got there instead of dropping it;
+- how jagged a curve is: the residual standard deviation around its 3-point
+  moving average.
+
+Everything works in whatever unit the caller passes (the report passes
+percentage points); NaN marks what cannot be computed.
+"""
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.05
+
+
+# ---------------------------------------------------------------------------
+# Paired t
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PairedT:
+    """Summary of paired differences, and the t-tests on their mean.
+
+    Attributes:
+        n: number of pairs (finite differences).
+        mean: mean difference.
+        sd: sample standard deviation of the differences (ddof 1); NaN for n < 2.
+    """
+
+    n: int
+    mean: float
+    sd: float
+
+    @property
+    def df(self):
+        return self.n - 1
+
+    @property
+    def se(self):
+        return self.sd / math.sqrt(self.n) if self.n >= 2 else math.nan
+
+    def interval(self, confidence=0.95):
+        """Two-sided t-interval ``(low, high)`` for the mean difference (df = n - 1)."""
+        if self.n < 2 or not math.isfinite(self.sd):
+            return math.nan, math.nan
+        half = stats.t.ppf(0.5 + confidence / 2.0, self.df) * self.se
+        return self.mean - half, self.mean + half
+
+    def half_width(self, confidence=0.95):
+        low, high = self.interval(confidence)
+        return (high - low) / 2.0
+
+    def _t(self, null):
+        if self.n < 2 or not math.isfinite(self.sd):
+            return math.nan
+        if self.se == 0.0:  # every pair differs by the same amount
+            return 0.0 if self.mean == null else math.copysign(math.inf, self.mean - null)
+        return (self.mean - null) / self.se
+
+    def p_two_sided(self, null=0.0):
+        """p of H0: mean == null against mean != null."""
+        t = self._t(null)
+        return math.nan if math.isnan(t) else float(2.0 * stats.t.sf(abs(t), self.df))
+
+    def p_less(self, bound):
+        """p of H0: mean >= bound against H1: mean < bound."""
+        t = self._t(bound)
+        return math.nan if math.isnan(t) else float(stats.t.cdf(t, self.df))
+
+    def p_greater(self, bound):
+        """p of H0: mean <= bound against H1: mean > bound."""
+        t = self._t(bound)
+        return math.nan if math.isnan(t) else float(stats.t.sf(t, self.df))
+
+
+def paired_t(differences):
+    """`PairedT` of the finite values in `differences` (a - b per pair)."""
+    x = np.asarray(list(differences), dtype=float)
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    mean = float(x.mean()) if n else math.nan
+    sd = float(x.std(ddof=1)) if n >= 2 else math.nan
+    return PairedT(n, mean, sd)
+
+
+def tost_p(paired, margin):
+    """TOST p of equivalence within ``±margin``: the larger of the two one-sided p's.
+
+    Equivalence is shown at level alpha when this is <= alpha, which is the same
+    as the (1 - 2 alpha) paired interval lying inside ``(-margin, margin)``.
+    """
+    return max(paired.p_greater(-margin), paired.p_less(margin))
+
+
+def outside_margin_p(paired, margin):
+    """p that the mean lies beyond the margin on the side where the estimate is.
+
+    Small when the difference is clearly outside ``±margin`` (one-sided test
+    against the nearer edge in the estimate's direction): the evidence *against*
+    an equivalence claim.
+    """
+    if not math.isfinite(paired.mean):
+        return math.nan
+    return paired.p_greater(margin) if paired.mean >= 0 else paired.p_less(-margin)
+
+
+def holm(pvalues):
+    """Holm-adjusted p-values, in the input order; NaN entries stay NaN and do not count.
+
+    ``adjusted_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))`` over the finite
+    p-values sorted ascending, m = how many are finite. A hypothesis is rejected
+    at level alpha when its adjusted p is <= alpha, which is Holm's step-down
+    procedure exactly.
+    """
+    p = np.asarray(list(pvalues), dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    running = 0.0
+    for rank, index in enumerate(finite[np.argsort(p[finite], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        out[index] = running
+    return out.tolist()
+
+
+# ---------------------------------------------------------------------------
+# McNemar
+# ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class McNemar:
+    """Two classifiers on the same test items.
+
+    Attributes:
+        n: number of items.
+        only_a: items a gets right and b wrong.
+        only_b: items b gets right and a wrong.
+        p_exact: two-sided exact McNemar p (binomial test of the discordant
+            pairs against 1/2).
+        p_mid: the mid-p variant (exact p minus the probability of the
+            observed split), less conservative.
+    """
+
+    n: int
+    only_a: int
+    only_b: int
+    p_exact: float
+    p_mid: float
+
+    @property
+    def accuracy_difference(self):
+        """Accuracy of a minus accuracy of b (a fraction)."""
+        return (self.only_a - self.only_b) / self.n if self.n else math.nan
+
+    def accuracy_difference_half_width(self, confidence=0.95):
+        """Half-width of the normal interval of the paired accuracy difference.
+
+        What resampling the test images alone would move the difference by:
+        ``z * sqrt(b + c - (b - c)^2 / n) / n`` with b, c the discordant counts.
+        """
+        if not self.n:
+            return math.nan
+        b, c = self.only_a, self.only_b
+        variance = max(b + c - (b - c) ** 2 / self.n, 0.0)
+        return float(stats.norm.ppf(0.5 + confidence / 2.0) * math.sqrt(variance) / self.n)
+
+
+def _binomial_half_pmf(k, n):
+    return math.comb(n, k) / 2.0**n
+
+
+def mcnemar(correct_a, correct_b):
+    """Exact McNemar test of two boolean "got it right" vectors over the same items.
+
+    With b = #(a right, b wrong) and c = #(a wrong, b right), under H0 (equal
+    accuracy) b ~ Binomial(b + c, 1/2); the two-sided exact p doubles the
+    smaller tail, capped at 1. No discordant item gives p = 1.
+
+    Raises:
+        ValueError: the vectors differ in length.
+    """
+    a = np.asarray(correct_a, dtype=bool)
+    b = np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise ValueError(f"McNemar needs two vectors over the same items. Received shapes {a.shape} and {b.shape}")
+    only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    discordant, low = only_a + only_b, min(only_a, only_b)
+    if discordant == 0:
+        return McNemar(int(a.size), 0, 0, 1.0, 1.0)
+    tail = sum(_binomial_half_pmf(k, discordant) for k in range(low + 1))
+    point = _binomial_half_pmf(low, discordant)
+    p_exact = min(1.0, 2.0 * tail)
+    p_mid = min(1.0, 2.0 * tail - point)
+    return McNemar(int(a.size), only_a, only_b, p_exact, p_mid)
+
+
+# ---------------------------------------------------------------------------
+# Censored times
+# ---------------------------------------------------------------------------
+
+
+def kaplan_meier_median(times, reached):
+    """Median time to an event from right-censored observations (Kaplan-Meier).
+
+    Args:
+        times: the event time where `reached`, else the last time observed.
+        reached: whether each observation reached the event.
+
+    Returns:
+        The smallest event time at which the estimated survival (the fraction
+        not yet there) falls to 0.5 or below; ``inf`` when it never does (fewer
+        than half are known to get there); NaN with no observation.
+    """
+    times = np.asarray(times, dtype=float)
+    reached = np.asarray(reached, dtype=bool)
+    if times.size == 0:
+        return math.nan
+    survival = 1.0
+    for t in np.unique(times[reached]):
+        at_risk = int(np.sum(times >= t))
+        events = int(np.sum((times == t) & reached))
+        survival *= 1.0 - events / at_risk
+        if survival <= 0.5 + 1e-12:
+            return float(t)
+    return math.inf
+
+
+# ---------------------------------------------------------------------------
+# Smoothness
+# ---------------------------------------------------------------------------
+
+
+def moving_average_residuals(values):
+    """Residuals of a series around its centred 3-point moving average.
+
+    ``r_i = x_i - (x_{i-1} + x_i + x_{i+1}) / 3`` for every interior point; a
+    series shorter than 3 has none. A straight line has zero residuals, so a
+    steady trend does not count as roughness.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size < 3:
+        return np.array([], dtype=float)
+    return x[1:-1] - (x[:-2] + x[1:-1] + x[2:]) / 3.0
+
+
+def residual_sd(segments):
+    """Root mean square of the moving-average residuals pooled over several segments.
+
+    Each segment is one stretch of a curve (one constant-learning-rate phase);
+    residuals never straddle two segments. NaN when no segment has 3 points.
+    The residuals are deviations from a local mean, so their mean square is
+    taken about zero.
+    """
+    residuals = [moving_average_residuals(s) for s in segments]
+    residuals = np.concatenate(residuals) if residuals else np.array([])
+    residuals = residuals[np.isfinite(residuals)]
+    return float(np.sqrt(np.mean(residuals**2))) if residuals.size else math.nan

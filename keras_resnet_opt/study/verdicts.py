@@ -1,0 +1,272 @@
+"""Claim verdicts: each declared claim decided in each workload, or told why it cannot be.
+
+A claim is a conjunction of paired tests (`claims`, `contrasts`). Its verdict,
+in this order of precedence:
+
+1. *not testable*: an optimizer it needs was not run (tests marked
+   ``if_run`` are skipped instead, and said so), or it needs a
+   time-to-target and the study declared no target.
+2. *not decided (regime)*: the setting cannot decide it, whatever the
+   numbers say. Two rules, both declared in the study's settings:
+   - learning rates: a claim lists the regimes it can be decided in. The
+     Padam paper's claims compare optimizers at their best, so they need
+     rates tuned for each ("tuned"); the seed report's claims can also be
+     tested in the seed report's own protocol ("protocol"). At untuned
+     default rates a comparison favours whichever default suits the setup.
+   - epochs: a test about *generalisation* needs at least
+     ``min_epochs_generalisation`` epochs. Before the training set is
+     (nearly) fitted, test error measures how far optimisation got, not how
+     well a fit generalises.
+3. *too few seeds*: some test has fewer paired seeds than ``min_seeds`` (or
+   an equivalence on time to target has a seed where neither run got there).
+4. *contradicted* when any test is contradicted, *holds* when every test
+   holds, otherwise *inconclusive*.
+
+Claim (c) (the best p) first selects, on *validation* error (mean over the
+seeds every candidate ran), the best Padam p strictly between 0 and 1/2, and
+then tests it against both ends (SGD-momentum, AMSGrad) on test error; the
+test set never takes part in the selection.
+"""
+
+import dataclasses
+import math
+
+from keras_resnet_opt.study import claims as claims_module
+from keras_resnet_opt.study import contrasts
+from keras_resnet_opt.study.aggregate import seed_key
+
+HOLDS = contrasts.HOLDS
+CONTRADICTED = contrasts.CONTRADICTED
+INCONCLUSIVE = contrasts.INCONCLUSIVE
+TOO_FEW_SEEDS = contrasts.TOO_FEW_SEEDS
+WRONG_REGIME = "not decided (regime)"
+NOT_TESTABLE = "not testable"
+
+
+@dataclasses.dataclass(frozen=True)
+class Regime:
+    """The setting a workload was run in, as far as the decision rules care.
+
+    Attributes:
+        workload: the workload label.
+        preset: its preset.
+        epochs: its training budget.
+        train_subset: training-subset size, None for the full split.
+        rates: "tuned", "protocol" or "untuned".
+        rates_source: "declared" (study.json) or how it was inferred.
+        min_epochs_generalisation: the declared epoch rule.
+    """
+
+    workload: str
+    preset: str
+    epochs: int
+    train_subset: int | None
+    rates: str
+    rates_source: str
+    min_epochs_generalisation: int
+
+    def describe(self):
+        data = "full training split" if not self.train_subset else f"{self.train_subset}-image training subset"
+        rates = {
+            claims_module.TUNED: "learning rates tuned per optimizer",
+            claims_module.PROTOCOL: "learning rates fixed by the reproduced protocol",
+            claims_module.UNTUNED: "untuned default learning rates",
+        }[self.rates]
+        return f"{self.preset}: {self.epochs} epochs on the {data}, {rates} ({self.rates_source})"
+
+
+def infer_rates(runs):
+    """How a workload's learning rates were chosen, when study.json does not say.
+
+    "tuned" when every run was started with ``--hparams`` (a tuning search's
+    output), else "untuned": a rate that cannot be traced to a tuning is
+    treated as untuned.
+    """
+    commands = [str((r.manifest or {}).get("command", "")) for r in runs]
+    if commands and all("--hparams" in c for c in commands):
+        return claims_module.TUNED, "inferred: every run was started with --hparams"
+    return claims_module.UNTUNED, "inferred: no tuned-hyperparameters file in the runs' commands"
+
+
+def workload_regime(study, workload, settings):
+    runs = [r for r in study.ended_runs if r.workload == workload]
+    config = runs[0].config if runs else {}
+    preset = str(config.get("preset"))
+    declared = settings.get("learning_rates") or {}
+    if preset in declared or "*" in declared:
+        rates, source = declared.get(preset, declared.get("*")), "declared in study.json"
+    else:
+        rates, source = infer_rates(runs)
+    return Regime(
+        workload, preset, int(config.get("epochs") or 0), config.get("train_subset"), rates, source,
+        int(settings["min_epochs_generalisation"]),
+    )  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimVerdict:
+    """A claim's verdict in one workload.
+
+    Attributes:
+        claim: the declared claim (dict).
+        regime: the `Regime` it was tested in.
+        verdict: one of the verdict constants.
+        reasons: why it was not decided, one sentence each.
+        outcomes: the evaluated tests (`contrasts.Outcome`), skipped ones left out.
+        notes: further lines (the p selection, skipped tests).
+        decidable: when only the epoch rule blocks the claim, its other tests
+            (those not about generalisation) evaluated as their own family:
+            what this setting can say about the claim's parts.
+    """
+
+    claim: dict
+    regime: Regime
+    verdict: str
+    reasons: tuple
+    outcomes: tuple
+    notes: tuple
+    decidable: tuple = ()
+
+
+def best_p_tests(claim, measures, workload):
+    """Claim (c): the selected p (on validation) and the tests against the ends.
+
+    Returns:
+        ``(tests, notes)``; tests is empty when there is no candidate.
+    """
+    spec = claim["best_p"]
+    rows = measures[measures["workload"] == workload]
+    optimizer = spec.get("optimizer", "padam")
+    candidates = {}
+    for variant, group in rows[rows["optimizer"] == optimizer].groupby("variant"):
+        p = float(group["partial"].iloc[0])
+        if 0.0 < p < 0.5:
+            candidates[variant] = p
+    ends = [e for e in spec["ends"] if e in set(rows["variant"])]
+    # Padam run at an end of its range (p = 0 or 1/2, at Padam's own rate) is listed beside the ends.
+    ends += sorted(v for v, g in rows[rows["optimizer"] == optimizer].groupby("variant")
+                   if float(g["partial"].iloc[0]) in (0.0, 0.5))  # fmt: skip
+    if not candidates:
+        return [], (f"No {optimizer} run with p strictly between 0 and 1/2: nothing to select.",)
+    selection = spec.get("selection", "val_error")
+    considered = list(candidates) + ends
+    seed_sets = [set(rows.loc[rows["variant"] == v, "seed"]) for v in considered]
+    common = set.intersection(*seed_sets)
+    scope = rows[rows["variant"].isin(considered)]
+    if common:
+        scope = scope[scope["seed"].isin(common)]
+    means = scope.groupby("variant")[selection].mean()
+    best = min(candidates, key=lambda v: (means.get(v, math.inf), candidates[v]))
+    ranked = sorted(considered, key=lambda v: (means.get(v, math.inf), v))
+    seeds_text = ", ".join(str(s) for s in sorted(common, key=seed_key)) if common else "each one's own"
+    listing = "; ".join(
+        f"{v}{f' (p = {candidates[v]:g})' if v in candidates else ''} {means.get(v, math.nan) * 100:.2f}%"
+        for v in ranked
+    )
+    notes = (
+        f"Selection on validation error (mean over seeds {seeds_text}), never on test: {listing}. "
+        f"Best interior p: {best} (p = {candidates[best]:g}); best overall: {ranked[0]}.",
+    )
+    metric = spec.get("metric", "test_error")
+    tests = [
+        {"part": f"{best} below {end}", "a": best, "b": end, "metric": metric, "form": claims_module.DIFFERENCE,
+         "direction": "lower", "margin": None, "generalisation": False, "if_run": False}
+        for end in spec["ends"]
+    ]  # fmt: skip
+    return tests, notes
+
+
+def decide_claim(claim, measures, workload, regime, settings):
+    """The `ClaimVerdict` of one declared claim in one workload (see the module docstring)."""
+    notes = []
+    tests = list(claim["tests"])
+    if claim.get("best_p"):
+        selected, selection_notes = best_p_tests(claim, measures, workload)
+        tests += selected
+        notes += selection_notes
+    outcomes = contrasts.evaluate_family(tests, measures, workload, settings) if tests else []
+    kept = []
+    missing = []
+    run = contrasts.variants_in(measures, workload)
+    for outcome in outcomes:
+        if outcome.status == contrasts.NOT_RUN:
+            name = " or ".join(v for v in (outcome.spec["a"], outcome.spec["b"]) if v not in run)
+            if outcome.spec.get("if_run"):
+                notes.append(f"Skipped ({name} not run): {outcome.spec['part']}.")
+                continue
+            missing.append(name)
+        kept.append(outcome)
+    # Skipped tests do not count in the family: evaluate the rest again as one.
+    if len(kept) != len(outcomes):
+        kept = contrasts.evaluate_family([o.spec for o in kept], measures, workload, settings)
+
+    def verdict(value, reasons):
+        return ClaimVerdict(claim, regime, value, tuple(reasons), tuple(kept), tuple(notes))
+
+    if not kept:
+        return verdict(NOT_TESTABLE, ["no test could be formed (" + (notes[0] if notes else "nothing run") + ")"])
+    if missing:
+        return verdict(NOT_TESTABLE, [f"needs runs of {', '.join(sorted(set(missing)))}"])
+    if any(o.status == contrasts.NO_TARGET for o in kept):
+        return verdict(NOT_TESTABLE, ["needs a validation-accuracy target declared before the runs; study.json has none"])
+    reasons = []
+    if regime.rates not in claim["rates"]:
+        reasons.append(
+            f"learning rates are {regime.rates} here, and this claim can only be decided with "
+            f"{' or '.join(claim['rates'])} rates: at rates nobody chose for each optimizer the comparison "
+            "favours whichever default suits this setup"
+        )
+    generalisation = [o for o in kept if o.spec.get("generalisation")]
+    if generalisation and regime.epochs < regime.min_epochs_generalisation:
+        fits = _train_errors(measures, workload, generalisation)
+        reasons.append(
+            f"{regime.epochs} epochs, fewer than the {regime.min_epochs_generalisation} declared for a claim about "
+            f"generalisation ({fits}): until the training set is (nearly) fitted, test error measures how far "
+            "optimisation got rather than how well a fit generalises"
+        )
+    if reasons:
+        rest = [o.spec for o in kept if not o.spec.get("generalisation")]
+        if regime.rates in claim["rates"] and rest and len(rest) < len(kept):
+            decidable = contrasts.evaluate_family(rest, measures, workload, settings)
+            return dataclasses.replace(verdict(WRONG_REGIME, reasons), decidable=tuple(decidable))
+        return verdict(WRONG_REGIME, reasons)
+    short = [o for o in kept if o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED)]
+    if short:
+        texts = []
+        for o in short:
+            n = o.paired.n if o.paired is not None else 0
+            if o.status == contrasts.BOTH_CENSORED:
+                texts.append(f"{o.spec['part']}: neither run reached the target with seed(s) "
+                             f"{', '.join(str(s) for s in o.paired.both_censored_seeds)}")  # fmt: skip
+            else:
+                texts.append(f"{o.spec['part']}: {n} paired seed(s), fewer than {settings['min_seeds']}")
+        return verdict(TOO_FEW_SEEDS, ["; ".join(texts)])
+    statuses = [o.status for o in kept]
+    if CONTRADICTED in statuses:
+        return verdict(CONTRADICTED, [])
+    if all(s == HOLDS for s in statuses):
+        return verdict(HOLDS, [])
+    return verdict(INCONCLUSIVE, [])
+
+
+def _train_errors(measures, workload, outcomes):
+    rows = measures[measures["workload"] == workload]
+    variants = list(dict.fromkeys(v for o in outcomes for v in (o.spec["a"], o.spec["b"])))
+    parts = []
+    for v in variants:
+        values = rows.loc[rows["variant"] == v, "train_error"].dropna()
+        if len(values):
+            parts.append(f"{v} {values.mean() * 100:.1f}%")
+    return "final train error " + (", ".join(parts) if parts else "unknown")
+
+
+def decide_claims(study, measures, declaration, workload):
+    """Verdicts of every declared claim that applies to `workload` (its ``presets``), in declared order."""
+    settings = declaration["settings"]
+    regime = workload_regime(study, workload, settings)
+    out = []
+    for claim in declaration["claims"]:
+        if claim.get("presets") and regime.preset not in claim["presets"]:
+            continue
+        out.append(decide_claim(claim, measures, workload, regime, settings))
+    return out
