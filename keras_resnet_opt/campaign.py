@@ -34,6 +34,7 @@ import dataclasses
 import datetime
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,15 @@ LOGS = "logs"
 DONE = "done"
 FAILED = "failed"
 POLL_S = 5.0
+# What `collect` leaves behind: heavy files any run can regenerate (final
+# .keras models, TensorBoard logs, Keras Tuner's per-trial weights, a tuning
+# trial's resume point) and the per-epoch checkpoints of unfinished runs,
+# except under KEEP_CHECKPOINTS: the He et al. run takes about ten hours, so its
+# resume point travels with the repository to whichever machine continues it.
+SKIP_FILES = ("model.keras", "checkpoint.weights.h5")
+SKIP_DIRS = ("tensorboard", "resume", "checkpoints")
+KEEP_CHECKPOINTS = ("results/he2016/",)
+COLLECTED = ("results", "saved_models/he2016-resnet20-sgdm-s0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,3 +209,47 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
                 out(f"[{_now()}] {job.name}: not started, a job it waits for failed")
             return {j.name: status.get(j.name) for j in jobs}
         time.sleep(POLL_S)
+
+
+def _skipped(relative):
+    parts = relative.parts
+    if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight
+        return True
+    for folder in parts[:-1]:
+        if folder == "checkpoints" and any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
+            continue
+        if folder in SKIP_DIRS:
+            return True
+    return False
+
+
+def collect(code_dir, repo_dir, out=print):
+    """Copy what the campaign wrote in ``code_dir`` into the repository at ``repo_dir``.
+
+    Everything under ``results/`` (run folders, finished or not: config,
+    history, manifest, test predictions; tuning projects: Keras Tuner's
+    trial.json and oracle.json, each trial's history.csv) and the He et al.
+    run's SavedModel, without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
+    Files are copied only when new or changed, atomically. Returns the
+    repository paths written.
+    """
+    code_dir, repo_dir = Path(code_dir), Path(repo_dir)
+    written = []
+    for top in COLLECTED:
+        source = code_dir / top
+        if not source.exists():
+            continue
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            relative = path.relative_to(code_dir)
+            if _skipped(relative):
+                continue
+            target = repo_dir / relative
+            if target.is_file() and target.read_bytes() == path.read_bytes():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.collect")
+            shutil.copy2(path, tmp)
+            os.replace(tmp, target)
+            written.append(target)
+    out(f"collected {len(written)} changed file(s) into {repo_dir}")
+    return written

@@ -109,3 +109,30 @@ def test_jobs_added_to_the_plan_while_it_runs_are_picked_up(tmp_path, checkout, 
 
     status = run_campaign(plan, tmp_path / "campaign", checkout, workers=1, threads=None, python=sys.executable, out=out)
     assert status == {"first": DONE, "added": DONE} and [r[0] for r in _ran(checkout)] == ["first", "added"]
+
+
+def test_collect_copies_results_without_heavy_files(tmp_path):
+    from keras_resnet_opt.campaign import collect
+
+    code, repo = tmp_path / "code", tmp_path / "repo"
+    files = {
+        "results/cpu-budget/runs/r-s0/manifest.json": True,
+        "results/cpu-budget/runs/r-s0/test_predictions.npy": True,
+        "results/cpu-budget/runs/r-s0/model.keras": False,
+        "results/cpu-budget/runs/r-s0/tensorboard/events": False,
+        "results/cpu-budget/runs/r-s1/checkpoints/epoch-0003.keras": False,  # unfinished, not the He run
+        "results/cpu-budget/tuning/sgdm/sgdm/trial_0/trial.json": True,
+        "results/cpu-budget/tuning/sgdm/sgdm/trial_0/history.csv": True,
+        "results/cpu-budget/tuning/sgdm/sgdm/trial_0/checkpoint.weights.h5": False,
+        "results/cpu-budget/tuning/sgdm/sgdm/trial_1/resume/epoch-0002.keras": False,
+        "results/he2016/runs/he/checkpoints/epoch-0042.keras": True,  # travels: a 10-hour run
+        "results/he2016/runs/he/.history.tmp.json": False,  # an atomic write in flight
+        "saved_models/he2016-resnet20-sgdm-s0/saved_model.pb": True,
+        "saved_models/other/saved_model.pb": False,
+    }
+    for name in files:
+        (code / name).parent.mkdir(parents=True, exist_ok=True)
+        (code / name).write_text(name)
+    written = collect(code, repo, out=lambda _: None)
+    assert sorted(p.relative_to(repo).as_posix() for p in written) == sorted(n for n, keep in files.items() if keep)
+    assert collect(code, repo, out=lambda _: None) == []  # nothing changed: nothing rewritten

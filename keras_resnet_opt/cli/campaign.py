@@ -19,13 +19,21 @@ def build_parser():
     p.add_argument("--workers", type=int, default=2, help="jobs at once (default: 2)")
     p.add_argument("--threads", type=int, default=1, help="--threads for each job (default: 1; 0 passes none)")
     p.add_argument("--retry-failed", action="store_true", help="rerun the jobs that failed before")
+    p.add_argument(
+        "--collect-into", metavar="REPO",
+        help="run nothing: copy what the jobs wrote under --code-dir (results/, the He run's SavedModel) into "
+        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit",
+    )
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, run_campaign
+    from keras_resnet_opt.campaign import DONE, collect, run_campaign
 
+    if args.collect_into:
+        collect(args.code_dir, args.collect_into)
+        return 0
     try:
         status = run_campaign(
             args.plan, args.campaign_dir, args.code_dir, workers=args.workers,
