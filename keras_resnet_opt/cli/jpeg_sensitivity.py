@@ -1,0 +1,38 @@
+"""``python scripts/jpeg_sensitivity.py SAVED_MODEL``: test accuracy after one more JPEG round."""
+
+import argparse
+import json
+import sys
+
+from keras_resnet_opt.cli.common import fail
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        description="Evaluate a SavedModel on the test images as given and after re-encoding them as JPEG at "
+        "each quality: an estimate of what the JPEG copy of CIFAR-10 costs (keras_resnet_opt/jpeg_sensitivity.py).",
+    )
+    p.add_argument("saved_model", help="an export written by scripts/train.py")
+    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    p.add_argument("--qualities", default="95,75,50", help="comma-separated JPEG qualities (default: 95,75,50)")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    from keras_resnet_opt.data import DataError, load_cifar10
+    from keras_resnet_opt.evaluation import ModelLoadError
+    from keras_resnet_opt.jpeg_sensitivity import accuracy_under_reencoding
+
+    try:
+        qualities = [int(q) for q in args.qualities.split(",") if q.strip()]
+        data = load_cifar10(args.data_dir, val_size=0)
+        rows = accuracy_under_reencoding(args.saved_model, *data.test, qualities=qualities)
+    except (ModelLoadError, DataError, ValueError) as e:
+        fail(str(e))
+    print(json.dumps({"saved_model": args.saved_model, "data_source": data.source, "results": rows}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
