@@ -9,6 +9,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from run_dirs import write_run_dir
 
 from keras_resnet_opt.study import aggregate
 from keras_resnet_opt.study.runs import (
@@ -18,7 +19,6 @@ from keras_resnet_opt.study.runs import (
     variant_of,
     variant_sort_key,
     workload_of,
-    write_run_dir,
 )
 
 # t_{0.975} with 2 degrees of freedom in closed form: (2q - 1) / sqrt(2 q (1 - q)), q = 0.975.

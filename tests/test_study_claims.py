@@ -11,11 +11,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import aggregate, claims, contrasts, measures, verdicts
+from keras_resnet_opt.study import aggregate, claim_schema, claims, contrasts, measures, verdicts
 from keras_resnet_opt.study.grid import write_study_file
-from keras_resnet_opt.study.runs import load_study, write_run_dir
+from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
 BASE = {0: 0.30, 1: 0.40, 2: 0.50}  # sgdm's final test error per seed: a wide unpaired interval
@@ -214,12 +215,12 @@ def test_generalisation_needs_enough_epochs(tmp_path):
 def test_untuned_rates_are_inferred_without_a_declaration(tmp_path):
     study, per_run = build(tmp_path, {"sgdm": BASE, "adam": BASE})
     regime = verdicts.workload_regime(study, workload(per_run), {**SETTINGS, "learning_rates": {}})
-    assert regime.rates == claims.TUNED  # every run was started with --hparams
+    assert regime.rates == claim_schema.TUNED  # every run was started with --hparams
     for run in study.runs:
         manifest = json.loads((run.path / "manifest.json").read_text())
         (run.path / "manifest.json").write_text(json.dumps({**manifest, "command": "train"}))
     regime = verdicts.workload_regime(load_study(tmp_path), workload(per_run), {**SETTINGS, "learning_rates": {}})
-    assert regime.rates == claims.UNTUNED and "inferred" in regime.rates_source
+    assert regime.rates == claim_schema.UNTUNED and "inferred" in regime.rates_source
 
 
 def test_best_p_is_selected_on_validation_never_on_test(tmp_path):

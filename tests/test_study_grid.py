@@ -15,15 +15,17 @@ import pytest
 
 from keras_resnet_opt.cli.compare import main as compare_main
 from keras_resnet_opt.study.grid import (
+    cell_config,
     cell_run_name,
     launch_run,
     placement_slots,
     plan_cells,
     run_study,
+    train_command,
     visible_gpus,
 )
 
-COMMON = ["--preset", "smoke"]
+COMMON = {"preset": "smoke"}
 
 
 class FakeLauncher:
@@ -141,6 +143,26 @@ def test_default_launcher_appends_output_to_the_log(tmp_path):
                       {"MARK": "pinned"}, log)
     assert code == 3
     assert log.read_text() == "# header\npinned\n"
+
+
+def test_a_cells_command_gives_train_py_the_config_the_grid_built(tmp_path):
+    # The grid names a cell's run folder from its own RunConfig; train.py, started with the cell's command,
+    # must resolve the same config, or a finished cell would not be recognised (and would be trained again).
+    from keras_resnet_opt.cli.train import build_parser, config_from_args
+
+    hparams = tmp_path / "tuned.json"
+    hparams.write_text(json.dumps({"best": {"padam": {"learning_rate": 0.05, "partial": 0.25}}}))
+    for common in (
+        {"preset": "smoke"},
+        {"preset": "cpu-quick", "hparams": str(hparams), "data_dir": "/data/c10", "model": "resnet32", "epochs": 3,
+         "train_subset": 500, "strategy": None},
+    ):  # fmt: skip
+        for cell in plan_cells(["sgdm", "padam"], [0, 1], partial_sweep=[0.0625, 0.125]):
+            command = train_command(cell, common, tmp_path / "runs", tmp_path / "saved")
+            assert command[1:3] == ["-m", "keras_resnet_opt.cli.train"]
+            resolved = config_from_args(build_parser().parse_args(command[3:]))
+            assert resolved.to_dict() == cell_config(cell, common).to_dict()
+            assert resolved.resolved_run_name() == cell_run_name(cell, common)
 
 
 def test_compare_cli_refuses_zero_workers(tmp_path, capsys):

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from run_dirs import write_run_dir
 
 from keras_resnet_opt.study import aggregate, measures
-from keras_resnet_opt.study.runs import load_run, load_study, write_run_dir
+from keras_resnet_opt.study.runs import load_run, load_study
 
 
 def history(val_accuracy, test_error=None, loss=None):

@@ -10,10 +10,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
 from keras_resnet_opt.study import claims, report
-from keras_resnet_opt.study.runs import write_run_dir
 
 EPOCHS = 8
 SEEDS = (0, 1, 2)
@@ -192,7 +192,7 @@ def test_mcnemar_on_the_seed0_pair(tmp_path):
     p = scipy_stats.binomtest(5, 15, 0.5).pvalue
     # adam - sgdm: 5 images only adam gets right, 10 only sgdm; test error +5 pp.
     row = next(line for line in text.splitlines() if line.startswith("| adam - sgdm | 0 |"))
-    assert row.startswith(f"| adam - sgdm | 0 | 5 | 10 | 5.00 ± ")
+    assert row.startswith("| adam - sgdm | 0 | 5 | 10 | 5.00 ± ")
     assert f"| {p:.4f} |" in row
 
 

@@ -10,8 +10,10 @@ import shlex
 import sys
 
 from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+from keras_resnet_opt.cli.train import EXIT_DIVERGED
 from keras_resnet_opt.config import STRATEGIES, preset_names
-from keras_resnet_opt.study.claims import RATE_REGIMES, TUNED, UNTUNED, preregister
+from keras_resnet_opt.study.claim_schema import RATE_REGIMES, TUNED, UNTUNED
+from keras_resnet_opt.study.claims import preregister
 from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, check_workers, plan_cells, run_study, write_study_file
 
 
@@ -66,15 +68,12 @@ def build_parser():
     return p
 
 
-def common_train_args(args):
-    out = ["--preset", args.preset]
-    for flag, value in (
-        ("--hparams", args.hparams), ("--data-dir", args.data_dir), ("--model", args.model),
-        ("--epochs", args.epochs), ("--train-subset", args.train_subset), ("--strategy", args.strategy),
-    ):
-        if value is not None:
-            out += [flag, str(value)]
-    return out
+def common_settings(args):
+    """The `make_config` arguments every cell shares (None: not given; each cell's train.py gets them as flags)."""
+    return {
+        "preset": args.preset, "hparams": args.hparams, "data_dir": args.data_dir, "model": args.model,
+        "epochs": args.epochs, "train_subset": args.train_subset, "strategy": args.strategy,
+    }  # fmt: skip
 
 
 def main(argv=None):
@@ -98,7 +97,7 @@ def main(argv=None):
     if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
         fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
     seeds = list(range(args.seeds))
-    common = common_train_args(args)
+    common = common_settings(args)
     cells = plan_cells(optimizers, seeds, args.partial_sweep, args.sweep_seed)
     try:
         write_study_file(
@@ -116,8 +115,8 @@ def main(argv=None):
         codes = run_study(args.study_dir, cells, common, args.workers, args.saved_models_dir, gpus=None if pin else [])
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
-    failed = {name: code for name, code in codes.items() if code not in (0, 3)}
-    diverged = [name for name, code in codes.items() if code == 3]
+    failed = {name: code for name, code in codes.items() if code not in (0, EXIT_DIVERGED)}
+    diverged = [name for name, code in codes.items() if code == EXIT_DIVERGED]
     if diverged:
         print(f"diverged (kept in the report as such): {', '.join(diverged)}")
     if not args.no_report:

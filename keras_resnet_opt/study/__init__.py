@@ -1,29 +1,39 @@
 """Comparing optimizers from finished training runs: tables, figures, paired tests, verdicts.
 
 Reads a study directory written by the training code (``runs/<run>/`` with
-``config.json``, ``history.csv``, ``manifest.json`` and, for runs that saved
+``config.json``, ``history.json``, ``manifest.json`` and, for runs that saved
 them, the final test predictions) and the study's declarations in
 ``study.json``, and turns them into a descriptive table over seeds, the Padam
 paper's figures, paired contrasts and claim-by-claim verdicts decided as a
-referee would. Pure pandas, SciPy and matplotlib: nothing here imports
-TensorFlow or Keras.
+referee would. Pure pandas, SciPy and matplotlib: nothing here imports Keras,
+and only the grid asks TensorFlow for the GPUs (see `grid.visible_gpus`).
 
-- `runs`: reading run directories; the variant and workload grouping rules.
+- `layout`: the names of a study directory's parts.
+- `runs`: reading run directories; the variant and workload grouping rules
+  and the order of variants and seeds.
 - `measures`: the per-run measures every comparison is made on.
 - `stats`: paired t, TOST, non-inferiority, Holm, McNemar, Kaplan-Meier,
   moving-average residuals.
-- `aggregate`: the descriptive per-optimizer table, per-epoch curves, exports.
-- `claims`: the pre-registered contrasts and claims; `preregister` declares them.
+- `aggregate`: the descriptive per-optimizer table, per-epoch curves, the
+  performance profile.
+- `tables`: every table and cell as text (Markdown, LaTeX), the summary's
+  exports.
+- `claim_schema`: what a declaration may hold, and its checks.
+- `claims`: the default contrasts and claims; `preregister` declares them,
+  `declared` reads them back.
 - `contrasts`: paired contrasts and the decision of each declared test.
 - `verdicts`: each claim decided in each workload, or why it cannot be.
 - `plots`: the figures.
 - `published`: published CIFAR-10 numbers with their sources.
-- `report`: `write_report(study_dir)`.
+- `report`: `write_report(study_dir)`; its sections are in `report_sections`
+  (setup, runs, published numbers, caveats), `report_contrasts` and
+  `report_claims` (pre-registration, claims).
+- `grid`: the optimizer x seed grid, each cell a train.py process.
 - `seed_port`: the seed report's broken Padam port, a plug-in optimizer for
   the cpu-budget study's control arm (imports Keras; nothing above does).
 
 The names below are imported on first use, so that importing a sibling such
-as ``keras_resnet_opt.study.grid`` does not load pandas, SciPy or matplotlib.
+as ``keras_resnet_opt.study.grid`` does not load SciPy or matplotlib.
 """
 
 import importlib
@@ -37,7 +47,7 @@ _EXPORTS = {
     "workload_of": "runs",
     "run_measures": "measures",
     "epoch_curves": "aggregate",
-    "export_summary": "aggregate",
+    "export_summary": "tables",
     "mean_ci": "aggregate",
     "performance_profile": "aggregate",
     "summarize": "aggregate",

@@ -1,4 +1,4 @@
-"""The descriptive tables over seeds: the summary per optimizer, per-epoch curves, exports.
+"""The descriptive statistics over seeds: the summary per optimizer, per-epoch curves, the profile.
 
 Everything is computed per *workload* (model, preset, epochs, training subset:
 see `runs.workload_of`) and per *variant* (optimizer, with Padam's p sweep
@@ -18,21 +18,22 @@ data order and augmentation.
 Time to the validation-accuracy target is summarised by the Kaplan-Meier
 median (runs that never reach it are censored at their last epoch, not
 dropped) and "reached in k of n".
+
+The frames here are numbers; `tables` writes them down (``summary.md``,
+``.tex``, ``.csv`` through `export_summary`, re-exported below for the
+callers that reach it here).
 """
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.atomic import write_text
 from keras_resnet_opt.study import measures, stats
-from keras_resnet_opt.study.runs import Study, is_main_variant, variant_sort_key
-
-CONFIDENCE = 0.95
-
+from keras_resnet_opt.study.runs import STATUS_DIVERGED, Study, is_main_variant, seed_key, variant_sort_key
+from keras_resnet_opt.study.stats import CONFIDENCE
+from keras_resnet_opt.study.tables import export_summary, fmt_setting, summary_to_latex, summary_to_markdown
 
 # ---------------------------------------------------------------------------
 # Intervals
@@ -78,11 +79,6 @@ SUMMARY_COLUMNS = (
 )  # fmt: skip
 
 
-def seed_key(seed):
-    """Sort key for seeds: numbers in numeric order, then anything else by name."""
-    return (0, seed, "") if isinstance(seed, (int, float)) else (1, 0, str(seed))
-
-
 def _sort_summary(frame):
     keys = [(w, variant_sort_key(v)) for w, v in zip(frame["workload"], frame["variant"])]
     order = sorted(range(len(keys)), key=keys.__getitem__)
@@ -112,7 +108,8 @@ def summarize(runs, target_val_accuracy=None, confidence=CONFIDENCE, per_run=Non
 
     Returns:
         A DataFrame with `SUMMARY_COLUMNS`, ordered by workload then variant
-        (`runs.OPTIMIZER_ORDER`, the p sweep by p); empty if no run ended.
+        (`runs.variant_sort_key`: the optimizers' order, the p sweep by p); empty if
+        no run ended.
     """
     per_run = measures.run_measures(runs, target_val_accuracy) if per_run is None else per_run
     if per_run.empty:
@@ -126,7 +123,7 @@ def summarize(runs, target_val_accuracy=None, confidence=CONFIDENCE, per_run=Non
             "optimizer": group["optimizer"].iloc[0],
             "partial": group["partial"].iloc[0],
             "n": len(group),
-            "n_diverged": int((group["status"] == "diverged").sum()),
+            "n_diverged": int((group["status"] == STATUS_DIVERGED).sum()),
             "seeds": ",".join(str(s) for s in sorted(group["seed"].tolist(), key=seed_key)),
             "target_val_accuracy": float(group["target_val_accuracy"].iloc[0]),
             "confidence": confidence,
@@ -204,14 +201,6 @@ def _run_setting(run, key):
 
 def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def fmt_setting(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 # ---------------------------------------------------------------------------
@@ -305,157 +294,8 @@ def performance_profile(summary, taus=None, metric="test_error_mean"):
     return pd.DataFrame(profile, index=pd.Index(list(taus), name="tau"))
 
 
-# ---------------------------------------------------------------------------
-# Exports: CSV, Markdown, LaTeX
-# ---------------------------------------------------------------------------
-
-
-def fmt_pm(mean, half, scale=1.0, digits=2):
-    """``"mean ± half"``, ``"mean ± n/a"`` for an undefined interval, ``"n/a"`` for no value."""
-    if mean is None or not math.isfinite(mean):
-        return "n/a"
-    text = f"{mean * scale:.{digits}f}"
-    if half is None or not math.isfinite(half):
-        return f"{text} ± n/a"
-    return f"{text} ± {half * scale:.{digits}f}"
-
-
-def fmt_value(value, scale=1.0, digits=2, suffix=""):
-    if value is None or not math.isfinite(value):
-        return "n/a"
-    return f"{value * scale:.{digits}f}{suffix}"
-
-
-def fmt_censored(median, reached, n, digits=0):
-    """A Kaplan-Meier median with the count that reached the target: "4 (2/3)", "not reached (0/3)"."""
-    if n == 0:
-        return "n/a"
-    count = f" ({reached}/{n})"
-    if median is None or (isinstance(median, float) and math.isnan(median)):
-        return "n/a" + count
-    if math.isinf(median):
-        return "not reached" + count
-    return f"{median:.{digits}f}{count}"
-
-
-def _table_rows(summary):
-    """(header, rows) of the human-readable summary for one workload."""
-    target = summary["target_val_accuracy"].iloc[0] if len(summary) else math.nan
-    target_text = f"val {target * 100:g}%" if math.isfinite(target) else "target"
-    confidence = summary["confidence"].iloc[0] if len(summary) else CONFIDENCE
-    header = [
-        "Optimizer",
-        "n",
-        f"Final test error % (± {confidence * 100:g}% CI)",
-        "Best val acc %",
-        "Final train loss",
-        "Gen. gap (pp)",
-        "Train loss at 25% / 50%",
-        f"Epochs to {target_text} (median; reached)",
-        f"Steps to {target_text} (median)",
-        "Smoothness, test (pp)",
-        "Step time (ms)*",
-    ]
-    rows = []
-    for r in summary.itertuples(index=False):
-        n_text = f"{r.n}" + (f" ({r.n_diverged} diverged)" if r.n_diverged else "")
-        has_target = math.isfinite(r.target_val_accuracy)
-        rows.append(
-            [
-                r.variant,
-                n_text,
-                fmt_pm(r.test_error_mean, r.test_error_ci, 100.0),
-                fmt_value(r.best_val_accuracy_mean, 100.0),
-                fmt_pm(r.train_loss_mean, r.train_loss_ci, 1.0, 4),
-                fmt_value(r.gen_gap_mean, 100.0),
-                f"{fmt_value(r.train_loss_25_mean, digits=3)} / {fmt_value(r.train_loss_50_mean, digits=3)}",
-                fmt_censored(r.target_epoch_median, r.n_reached_target, r.n) if has_target else "no target",
-                fmt_censored(r.target_steps_median, r.n_reached_target, r.n).split(" (")[0] if has_target else "-",
-                fmt_value(r.smoothness_test_mean, 100.0, 3),
-                fmt_value(r.step_time_ms_median, digits=0),
-            ]
-        )
-    return header, rows
-
-
-TABLE_NOTE = (
-    "Descriptive, one optimizer at a time: ± is the half-width of the unpaired {conf}% t-interval over "
-    "seeds (n/a with one seed); no comparison is drawn from these intervals (see the paired contrasts). "
-    "Gen. gap = final test error - final train error. Epochs/steps to target: the first epoch whose "
-    "validation accuracy reaches the target declared in study.json, Kaplan-Meier median over seeds with "
-    "runs that never reach it censored, not dropped (reached/total in brackets). Smoothness: residual "
-    "SD of the per-epoch test error around its 3-epoch moving average inside constant-learning-rate "
-    "phases (lower is smoother). *Median train-step time after the first epoch, measured while whatever "
-    "else ran on the machine; it never decides a claim."
-)
-
-
-def _workloads(summary):
-    return list(dict.fromkeys(summary["workload"]))
-
-
-def summary_to_markdown(summary, workload=None):
-    """Markdown table(s) of the summary: one per workload, headed by its name when several.
-
-    Args:
-        summary: the frame from `summarize`.
-        workload: render only this workload (no heading).
-    """
-    workloads = [workload] if workload is not None else _workloads(summary)
-    parts = []
-    for name in workloads:
-        header, rows = _table_rows(summary[summary["workload"] == name])
-        lines = []
-        if workload is None and len(workloads) > 1:
-            lines += [f"### {name}", ""]
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in rows]
-        parts.append("\n".join(lines))
-    if not parts:
-        return "(no finished runs)\n"
-    conf = summary["confidence"].iloc[0] * 100
-    return "\n\n".join(parts) + "\n\n" + TABLE_NOTE.format(conf=f"{conf:g}") + "\n"
-
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}  # fmt: skip
-
-
-def latex_escape(text):
-    """Escape LaTeX's special characters in plain text."""
-    return "".join(_LATEX_ESCAPES.get(ch, ch) for ch in str(text))
-
-
-def _latex_cell(text):
-    return latex_escape(text).replace("±", r"$\pm$")
-
-
-def summary_to_latex(summary):
-    """LaTeX tabular(s) of the summary (plain ``tabular`` and ``\\hline``; no packages needed)."""
-    blocks = []
-    for name in _workloads(summary):
-        header, rows = _table_rows(summary[summary["workload"] == name])
-        lines = [
-            f"% {latex_escape(name)}",
-            r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
-            r"\hline",
-            " & ".join(_latex_cell(h) for h in header) + r" \\",
-            r"\hline",
-        ]
-        lines += [" & ".join(_latex_cell(c) for c in row) + r" \\" for row in rows]
-        lines += [r"\hline", r"\end{tabular}"]
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
-
-
-def export_summary(summary, directory, stem="summary"):
-    """Write ``<stem>.csv``, ``<stem>.md`` and ``<stem>.tex`` atomically; returns their paths."""
-    directory = Path(directory)
-    paths = {kind: directory / f"{stem}.{kind}" for kind in ("csv", "md", "tex")}
-    write_text(paths["csv"], summary.to_csv(index=False, lineterminator="\n"))
-    write_text(paths["md"], summary_to_markdown(summary))
-    write_text(paths["tex"], summary_to_latex(summary))
-    return paths
+__all__ = [
+    "CURVE_METRICS", "SUMMARY_COLUMNS", "censored_median", "epoch_curves", "export_summary", "mean_ci",
+    "performance_profile", "run_curves", "summarize", "summary_to_latex", "summary_to_markdown", "t_half_width",
+    "variant_settings",
+]  # fmt: skip

@@ -1,4 +1,4 @@
-"""The pre-registered contrasts and claims of a study, and the function that declares them.
+"""The pre-registered contrasts and claims of a study: the defaults, declaring them, reading them back.
 
 A study decides only what it declared before its runs started, so that
 neither the tests nor their margins nor the speed target can be picked after
@@ -13,54 +13,8 @@ time, so rerunning the grid to resume a study changes nothing; declaring it
 differently after results exist moves the old one to ``superseded``, where
 the report shows it.
 
-Schema (``study.json["preregistration"]``)::
-
-    {
-      "schema": 1,
-      "written_at": "2026-12-04T15:30:00+00:00",      first written
-      "optimizers": ["sgd", "sgdm", ...],   the plan the defaults were built for
-      "settings": {
-        "alpha": 0.05,                   each family's error rate (Holm)
-        "min_seeds": 3,                  fewer paired seeds: "too few seeds"
-        "equivalence_margin_pp": 1.0,    default margin of equivalence and
-                                         non-inferiority tests, pp of test error
-        "speed_margin_pp": 10.0,         the same for time to target, pp of the
-                                         training budget
-        "target_val_accuracy": 0.8,      steps-to-target target (validation
-                                         accuracy, a fraction); null: none
-        "min_epochs_generalisation": 30, fewer epochs: a "generalises" test is
-                                         not decided (see `verdicts`)
-        "learning_rates": {"cpu-budget": "tuned"},   per preset ("*": any):
-                                         "tuned" | "protocol" | "untuned"
-        "declared_at": "...", "after_results": false
-      },
-      "contrasts": [{"id": "adam-sgdm", "a": "adam", "b": "sgdm",
-                     "declared_at": "...", "after_results": false}, ...],
-      "claims": [{"id": "a", "source": "padam-paper", "statement": "...",
-                  "rates": ["tuned"], "presets": null,
-                  "tests": [{"part": "...", "a": "adam", "b": "sgdm",
-                             "metric": "test_error", "form": "difference",
-                             "direction": "higher", "margin": null,
-                             "generalisation": true, "if_run": false}, ...],
-                  "best_p": null,
-                  "declared_at": "...", "after_results": false}, ...],
-      "superseded": [{"kind": "claim", "superseded_at": "...", ...old item}]
-    }
-
-A contrast is ``a - b`` on final test error, two-sided, one Holm family for
-all declared contrasts. A claim is a conjunction of tests, each a paired
-contrast on one measure (`METRICS`) in one form (`FORMS`); its tests form
-their own Holm family. ``direction`` says which way a difference is claimed
-(a "lower" or "higher" than b); every measure here is better when lower, so
-non-inferiority always means ``a - b < margin``. ``margin`` is in the
-measure's unit (pp for errors, pp of the budget for time to target); null
-takes the settings' default. ``generalisation`` marks a test about
-generalisation, which needs enough epochs; ``if_run`` lets a test be skipped
-(and said so) when one of its optimizers was not run, where a claim is about
-"the others" whoever they are. ``rates`` lists the learning-rate regimes in
-which the claim can be decided; ``presets`` (null: all) restricts it to some
-workloads. ``best_p`` (claim (c)) replaces fixed tests by a selection on
-validation error followed by paired tests on test error.
+What a declaration may hold (its schema, forms, measures and settings) and
+how each item is checked live in `claim_schema`.
 """
 
 import copy
@@ -69,57 +23,29 @@ import json
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_json
-from keras_resnet_opt.study.published import SOURCES as PUBLISHED_SOURCES
+from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES
+from keras_resnet_opt.study.claim_schema import (
+    DEFAULT_SETTINGS,
+    DIFFERENCE,
+    EQUIVALENCE,
+    NON_INFERIORITY,
+    PROTOCOL,
+    SCHEMA,
+    SECTION,
+    TUNED,
+    check_settings,
+    normalise_claim,
+    normalise_contrast,
+    paired_test,
+)
+from keras_resnet_opt.study.layout import RUNS_DIR, STUDY_FILE
+from keras_resnet_opt.training.history import HISTORY_CSV, HISTORY_JSON
+from keras_resnet_opt.training.runner import MANIFEST
 
-SECTION = "preregistration"
-SCHEMA = 1
-
-DIFFERENCE = "difference"
-EQUIVALENCE = "equivalence"
-NON_INFERIORITY = "non-inferiority"
-FORMS = (DIFFERENCE, EQUIVALENCE, NON_INFERIORITY)
-
-TUNED, PROTOCOL, UNTUNED = "tuned", "protocol", "untuned"
-RATE_REGIMES = (TUNED, PROTOCOL, UNTUNED)
-
-# measure -> (unit of its margins and differences, scale from the stored value
-# to that unit, what it is). Every measure is better when lower.
-METRICS = {
-    "test_error": ("pp", 100.0, "final test error"),
-    "val_error": ("pp", 100.0, "final validation error"),
-    "train_error": ("pp", 100.0, "final train error"),
-    "gen_gap": ("pp", 100.0, "generalisation gap (test error - train error)"),
-    "time_to_target": ("pp of training", 100.0, "time to the validation-accuracy target"),
-    "train_loss_25": ("loss", 1.0, "train loss at 25% of training"),
-    "train_loss_50": ("loss", 1.0, "train loss at 50% of training"),
-    "train_loss_100": ("loss", 1.0, "train loss at the end of training"),
-    "smoothness_test": ("pp", 100.0, "test-error smoothness (residual SD)"),
-    "smoothness_val": ("pp", 100.0, "validation-error smoothness (residual SD)"),
-}
-
-DEFAULT_SETTINGS = {
-    "alpha": 0.05,
-    "min_seeds": 3,
-    "equivalence_margin_pp": 1.0,
-    "speed_margin_pp": 10.0,
-    "target_val_accuracy": None,
-    "min_epochs_generalisation": 30,
-    "learning_rates": {},
-}
-
-CLAIM_SOURCES = {
-    "padam-paper": PUBLISHED_SOURCES["padam"],
-    "seed-report": "Wu & Wu, Performance of ResNet Architecture With Different SGD Optimizers (the student "
-    "report this project started from; ../shared/docs/seed-slides.txt, ../shared/docs/reference.md section 7).",
-    "seed-report-garg": "The seed report's reproduction of Garg, Garg & Raina, Analysis of Gradient Descent "
-    "Optimization Algorithms on ResNet (../shared/docs/reference.md section 7).",
-}
-
-# The study's comparison baseline and the optimizers claim (e) is compared
-# against when the plan does not say which ran.
+# The study's comparison baseline.
 BASELINE = "sgdm"
-FALLBACK_OPTIMIZERS = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "adamw", "padam")
-RESULT_FILES = ("history.csv", "history.json", "manifest.json")
+# A run that holds any of these has recorded a result (an epoch or its end).
+RESULT_FILES = (HISTORY_CSV, HISTORY_JSON, MANIFEST)
 
 
 def now_utc():
@@ -139,32 +65,27 @@ def default_contrasts(optimizers):
     return [{"id": f"{a}-{b}", "a": a, "b": b} for a, b in dict.fromkeys(pairs)]
 
 
-def _test(part, a, b, metric, form, direction=None, margin=None, generalisation=False, if_run=False):
-    return {
-        "part": part, "a": a, "b": b, "metric": metric, "form": form, "direction": direction,
-        "margin": margin, "generalisation": generalisation, "if_run": if_run,
-    }  # fmt: skip
-
-
 def default_claims(optimizers=None):
     """Claims (a)-(f): the Padam paper's three and the seed report's three.
 
     Args:
         optimizers: the study's planned optimizers; claim (e) compares Padam
-            with each of the others. None: `FALLBACK_OPTIMIZERS`.
+            with each of the others. None: every registry optimizer.
     """
-    optimizers = list(optimizers or FALLBACK_OPTIMIZERS)
+    optimizers = list(optimizers or OPTIMIZER_NAMES)
     tuned_only, either = [TUNED], [TUNED, PROTOCOL]
     faster_worse = []
     for name in ("adam", "amsgrad"):
         faster_worse += [
-            _test(f"{name} converges faster", name, BASELINE, "time_to_target", DIFFERENCE, "lower"),
-            _test(f"{name} generalises worse", name, BASELINE, "test_error", DIFFERENCE, "higher", generalisation=True),
+            paired_test(f"{name} converges faster", name, BASELINE, "time_to_target", DIFFERENCE, "lower"),
+            paired_test(f"{name} generalises worse", name, BASELINE, "test_error", DIFFERENCE, "higher",
+                        generalisation=True),
         ]
     others = [o for o in optimizers if o != "padam" and "(" not in o and ":" not in o]
-    others = others or [o for o in FALLBACK_OPTIMIZERS if o != "padam"]  # skipped when not run
-    ranking = [_test(f"amsgrad below {o}", "amsgrad", o, "test_error", DIFFERENCE, "lower") for o in ("sgd", "adam", "nadam")]
-    ranking += [_test(f"sgd above {o}", "sgd", o, "test_error", DIFFERENCE, "higher") for o in ("adam", "nadam")]
+    others = others or [o for o in OPTIMIZER_NAMES if o != "padam"]  # skipped when not run
+    ranking = [paired_test(f"amsgrad below {o}", "amsgrad", o, "test_error", DIFFERENCE, "lower")
+               for o in ("sgd", "adam", "nadam")]
+    ranking += [paired_test(f"sgd above {o}", "sgd", o, "test_error", DIFFERENCE, "higher") for o in ("adam", "nadam")]
     claims = [
         {
             "id": "a", "source": "padam-paper", "rates": tuned_only,
@@ -176,9 +97,10 @@ def default_claims(optimizers=None):
             "statement": "Padam (p = 1/8) converges about as fast as Adam and AMSGrad and generalises as well as "
             "SGD-momentum.",
             "tests": [
-                _test("padam not slower than adam", "padam", "adam", "time_to_target", NON_INFERIORITY),
-                _test("padam not slower than amsgrad", "padam", "amsgrad", "time_to_target", NON_INFERIORITY),
-                _test("padam generalises like sgdm", "padam", BASELINE, "test_error", EQUIVALENCE, generalisation=True),
+                paired_test("padam not slower than adam", "padam", "adam", "time_to_target", NON_INFERIORITY),
+                paired_test("padam not slower than amsgrad", "padam", "amsgrad", "time_to_target", NON_INFERIORITY),
+                paired_test("padam generalises like sgdm", "padam", BASELINE, "test_error", EQUIVALENCE,
+                            generalisation=True),
             ],
         },
         {
@@ -191,13 +113,13 @@ def default_claims(optimizers=None):
         {
             "id": "d", "source": "seed-report", "rates": either,
             "statement": "Padam underperforms AMSGrad (higher final test error).",
-            "tests": [_test("padam above amsgrad", "padam", "amsgrad", "test_error", DIFFERENCE, "higher")],
+            "tests": [paired_test("padam above amsgrad", "padam", "amsgrad", "test_error", DIFFERENCE, "higher")],
         },
         {
             "id": "e", "source": "seed-report", "rates": either,
             "statement": "Padam's test-error curve is smoother than the other optimizers'.",
             "tests": [
-                _test(f"padam smoother than {o}", "padam", o, "smoothness_test", DIFFERENCE, "lower", if_run=True)
+                paired_test(f"padam smoother than {o}", "padam", o, "smoothness_test", DIFFERENCE, "lower", if_run=True)
                 for o in others
             ],
         },
@@ -215,95 +137,21 @@ def default_claims(optimizers=None):
 
 
 # ---------------------------------------------------------------------------
-# Checking declarations
-# ---------------------------------------------------------------------------
-
-
-def _check_test(claim_id, test):
-    where = f"Claim {claim_id!r}, test {test.get('part')!r}"
-    for key in ("a", "b", "metric", "form"):
-        if not test.get(key):
-            raise ValueError(f"{where}: needs {key!r}. Received: {test}")
-    if test["metric"] not in METRICS:
-        raise ValueError(f"{where}: unknown metric {test['metric']!r}. Valid metrics: {sorted(METRICS)}")
-    if test["form"] not in FORMS:
-        raise ValueError(f"{where}: unknown form {test['form']!r}. Valid forms: {list(FORMS)}")
-    if test["form"] == DIFFERENCE and test.get("direction") not in ("lower", "higher"):
-        raise ValueError(f"{where}: a difference needs direction 'lower' or 'higher'. Received: {test.get('direction')!r}")
-    if test.get("margin") is not None and not float(test["margin"]) > 0:
-        raise ValueError(f"{where}: a margin must be positive. Received: {test['margin']}")
-
-
-def normalise_claim(claim):
-    """A claim with every optional field filled in, checked.
-
-    Raises:
-        ValueError: naming the claim and what is wrong.
-    """
-    claim = copy.deepcopy(dict(claim))
-    if not claim.get("id") or not claim.get("statement"):
-        raise ValueError(f"A claim needs an 'id' and a 'statement'. Received: {claim}")
-    claim.setdefault("source", "")
-    claim.setdefault("rates", [TUNED])
-    claim.setdefault("presets", None)
-    claim.setdefault("best_p", None)
-    tests = []
-    for test in claim.get("tests") or []:
-        test = {**_test(None, None, None, None, None), **test}
-        _check_test(claim["id"], test)
-        tests.append(test)
-    claim["tests"] = tests
-    bad = [r for r in claim["rates"] if r not in RATE_REGIMES]
-    if bad:
-        raise ValueError(f"Claim {claim['id']!r}: unknown learning-rate regime(s) {bad}. Valid: {list(RATE_REGIMES)}")
-    if not tests and not claim["best_p"]:
-        raise ValueError(f"Claim {claim['id']!r} declares no test.")
-    return claim
-
-
-def normalise_contrast(contrast):
-    if isinstance(contrast, (list, tuple)):
-        a, b = contrast
-        contrast = {"a": a, "b": b}
-    contrast = dict(contrast)
-    if not contrast.get("a") or not contrast.get("b") or contrast["a"] == contrast["b"]:
-        raise ValueError(f"A contrast needs two different optimizers 'a' and 'b'. Received: {contrast}")
-    contrast.setdefault("id", f"{contrast['a']}-{contrast['b']}")
-    return contrast
-
-
-def _check_settings(settings):
-    target = settings.get("target_val_accuracy")
-    if target is not None and not 0.0 < float(target) <= 1.0:
-        raise ValueError(f"`target_val_accuracy` must be a fraction in (0, 1]. Received: {target}")
-    for key in ("alpha",):
-        if not 0.0 < float(settings[key]) < 1.0:
-            raise ValueError(f"`{key}` must be in (0, 1). Received: {settings[key]}")
-    for key in ("equivalence_margin_pp", "speed_margin_pp"):
-        if not float(settings[key]) > 0:
-            raise ValueError(f"`{key}` must be positive. Received: {settings[key]}")
-    if int(settings["min_seeds"]) < 2:
-        raise ValueError(f"`min_seeds` must be >= 2 (a paired interval needs two pairs). Received: {settings['min_seeds']}")
-    bad = {k: v for k, v in (settings.get("learning_rates") or {}).items() if v not in RATE_REGIMES}
-    if bad:
-        raise ValueError(f"`learning_rates` values must be one of {list(RATE_REGIMES)}. Received: {bad}")
-
-
-# ---------------------------------------------------------------------------
 # Writing the declaration
 # ---------------------------------------------------------------------------
 
 
 def results_exist(study_dir):
     """True when any run under ``study_dir/runs`` has recorded a result (an epoch or a manifest)."""
-    runs_dir = Path(study_dir) / "runs"
+    runs_dir = Path(study_dir) / RUNS_DIR
     if not runs_dir.is_dir():
         return False
     return any((run / name).is_file() for run in runs_dir.iterdir() if run.is_dir() for name in RESULT_FILES)
 
 
 def read_study_file(study_dir):
-    path = Path(study_dir) / "study.json"
+    """The parsed ``study.json`` ({} when the study has none yet)."""
+    path = Path(study_dir) / STUDY_FILE
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -357,7 +205,7 @@ def preregister(
         study_dir: the study directory (``runs/`` may not exist yet).
         optimizers: the planned optimizers (registry names) the default
             contrasts and claims are built for; None: study.json's
-            ``optimizers``, else `FALLBACK_OPTIMIZERS`.
+            ``optimizers``, else every registry optimizer.
         target_val_accuracy: validation accuracy (fraction) whose first epoch
             is the time-to-target; None: no speed test can be decided.
         learning_rates: ``{preset: "tuned" | "protocol" | "untuned"}`` ("*"
@@ -384,7 +232,7 @@ def preregister(
     study_dir = Path(study_dir)
     study = read_study_file(study_dir)
     if optimizers is None:
-        optimizers = study.get("optimizers") or FALLBACK_OPTIMIZERS
+        optimizers = study.get("optimizers") or OPTIMIZER_NAMES
     stamp = {"declared_at": now or now_utc(), "after_results": results_exist(study_dir)}
     settings = {
         "alpha": float(alpha),
@@ -395,7 +243,7 @@ def preregister(
         "min_epochs_generalisation": int(min_epochs_generalisation),
         "learning_rates": dict(sorted((learning_rates or {}).items())),
     }
-    _check_settings(settings)
+    check_settings(settings)
     contrasts = [normalise_contrast(c) for c in (default_contrasts(optimizers) if contrasts is None else contrasts)]
     claims = [normalise_claim(c) for c in [*(default_claims(optimizers) if claims is None else claims), *extra_claims]]
     for kind, items in (("contrast", contrasts), ("claim", claims)):
@@ -421,7 +269,7 @@ def preregister(
         "claims": _merge(old.get("claims") or [], claims, "claim", stamp, superseded),
         "superseded": superseded,
     }
-    write_json(study_dir / "study.json", {**study, SECTION: section})
+    write_json(study_dir / STUDY_FILE, {**study, SECTION: section})
     return section
 
 

@@ -30,9 +30,8 @@ it is not decided when some seed has neither run reaching the target
 import dataclasses
 import math
 
-from keras_resnet_opt.study import claims as claims_module
-from keras_resnet_opt.study import stats
-from keras_resnet_opt.study.aggregate import seed_key
+from keras_resnet_opt.study import claim_schema, stats
+from keras_resnet_opt.study.runs import seed_key
 
 HOLDS = "holds"
 CONTRADICTED = "contradicted"
@@ -80,7 +79,7 @@ class Paired:
 
     @property
     def unit(self):
-        return claims_module.METRICS[self.metric][0]
+        return claim_schema.METRICS[self.metric][0]
 
     @property
     def both_censored_seeds(self):
@@ -98,10 +97,10 @@ def paired(measures, workload, a, b, metric):
         measures: the frame from `measures.run_measures`.
         workload: the workload label.
         a, b: variant labels.
-        metric: a key of `claims.METRICS`.
+        metric: a key of `claim_schema.METRICS`.
     """
     rows = measures[measures["workload"] == workload]
-    scale = claims_module.METRICS[metric][1]
+    scale = claim_schema.METRICS[metric][1]
     by_variant = {}
     for variant in (a, b):
         own = rows[rows["variant"] == variant].sort_values("run").drop_duplicates("seed", keep="first")
@@ -123,7 +122,7 @@ class Outcome:
     """One declared test, evaluated.
 
     Attributes:
-        spec: the declared test (see `claims`), a dict.
+        spec: the declared test (see `claim_schema`), a dict.
         paired: its `Paired` values, None when an optimizer was not run.
         margin: the margin used (the measure's unit), None for a difference.
         p: the test's own p (two-sided for a difference, TOST for an
@@ -153,7 +152,7 @@ class Outcome:
 
 
 def _margin(spec, settings):
-    if spec["form"] == claims_module.DIFFERENCE:
+    if spec["form"] == claim_schema.DIFFERENCE:
         return None
     if spec.get("margin") is not None:
         return float(spec["margin"])
@@ -162,17 +161,17 @@ def _margin(spec, settings):
 
 
 def _own_p(spec, t, margin):
-    if spec["form"] == claims_module.DIFFERENCE:
+    if spec["form"] == claim_schema.DIFFERENCE:
         return t.p_two_sided(0.0)
-    if spec["form"] == claims_module.EQUIVALENCE:
+    if spec["form"] == claim_schema.EQUIVALENCE:
         return stats.tost_p(t, margin)
     return t.p_less(margin)
 
 
 def _against_p(spec, t, margin):
-    if spec["form"] == claims_module.EQUIVALENCE:
+    if spec["form"] == claim_schema.EQUIVALENCE:
         return stats.outside_margin_p(t, margin)
-    if spec["form"] == claims_module.NON_INFERIORITY:
+    if spec["form"] == claim_schema.NON_INFERIORITY:
         return t.p_greater(margin)
     return math.nan
 
@@ -185,7 +184,7 @@ def _precheck(spec, pair, settings):
         return NO_TARGET
     if pair.n < int(settings["min_seeds"]):
         return TOO_FEW_SEEDS
-    if spec["form"] != claims_module.DIFFERENCE and pair.both_censored_seeds:
+    if spec["form"] != claim_schema.DIFFERENCE and pair.both_censored_seeds:
         return BOTH_CENSORED
     return None
 
@@ -195,7 +194,7 @@ def evaluate_family(specs, measures, workload, settings):
 
     Args:
         specs: test dicts (``a``, ``b``, ``metric``, ``form``, ``direction``,
-            ``margin``; see `claims`).
+            ``margin``; see `claim_schema`).
         measures: the frame from `measures.run_measures`.
         workload: the workload label.
         settings: the declaration's settings (alpha, min_seeds, margins, target).
@@ -217,7 +216,7 @@ def evaluate_family(specs, measures, workload, settings):
     for spec, pair, margin, status, p, p_adj, ok in zip(specs, pairs, margins, early, own, adjusted, in_family):
         against = math.nan
         if ok:
-            if spec["form"] != claims_module.DIFFERENCE:  # Bonferroni: a little stricter than Holm
+            if spec["form"] != claim_schema.DIFFERENCE:  # Bonferroni: a little stricter than Holm
                 against = min(1.0, _against_p(spec, pair.t, margin) * size)
             status = _decide(spec, pair.t, p_adj, against, alpha)
         elif status is None:
@@ -227,7 +226,7 @@ def evaluate_family(specs, measures, workload, settings):
 
 
 def _decide(spec, t, p_adjusted, p_against, alpha):
-    if spec["form"] == claims_module.DIFFERENCE:
+    if spec["form"] == claim_schema.DIFFERENCE:
         if not p_adjusted <= alpha:
             return INCONCLUSIVE
         claimed = spec.get("direction")
@@ -245,7 +244,7 @@ def _decide(spec, t, p_adjusted, p_against, alpha):
 def contrast_specs(contrasts):
     """Declared contrasts as difference tests on final test error (no claimed direction)."""
     return [
-        {"part": c["id"], "a": c["a"], "b": c["b"], "metric": "test_error", "form": claims_module.DIFFERENCE,
+        {"part": c["id"], "a": c["a"], "b": c["b"], "metric": "test_error", "form": claim_schema.DIFFERENCE,
          "direction": None, "margin": None, "generalisation": False, "if_run": False}
         for c in contrasts
     ]  # fmt: skip
@@ -261,7 +260,7 @@ def secondary_table(measures, workload, pairs, metrics=("train_loss_25", "train_
     return [(a, b, {m: paired(measures, workload, a, b, m) for m in metrics}) for a, b in pairs]
 
 
-def finite_interval(pair, confidence=0.95):
+def finite_interval(pair, confidence=stats.CONFIDENCE):
     """``(mean, low, high)`` of a pair's differences; NaNs when undefined."""
     if pair is None or pair.n == 0:
         return math.nan, math.nan, math.nan

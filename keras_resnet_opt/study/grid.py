@@ -5,6 +5,12 @@ them can share each GPU, and one crash cannot take the others down), with
 its run directory under ``STUDY/runs/`` and its output in ``STUDY/logs/``. A
 cell whose ``manifest.json`` exists is finished and skipped without starting
 a process, so rerunning an interrupted study only does what is missing.
+
+A cell's configuration is built here the way train.py builds it, with
+`config.make_config`, from the settings every cell shares (``common``: the
+preset and `make_config`'s other arguments) and the cell's own optimizer, seed
+and p; its run name is that config's `resolved_run_name`. The same settings
+are written out as the cell's train.py command line, which the run records.
 """
 
 import concurrent.futures
@@ -18,24 +24,39 @@ import sys
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_json
+from keras_resnet_opt.config import make_config
+from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES, PADAM_DEFAULT_PARTIAL
+from keras_resnet_opt.study.claim_schema import SECTION as PREREGISTRATION
+from keras_resnet_opt.study.layout import LOGS_DIR, RUNS_DIR, STUDY_FILE
+from keras_resnet_opt.training.runner import MANIFEST
 
-DEFAULT_OPTIMIZERS = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "padam")
+# What `scripts/compare.py` runs without --optimizers: every registry optimizer
+# but AdamW, the six that results/cpu-quick compared. AdamW joined for the
+# cpu-budget study, which names it, so a default grid stays the one those
+# committed results ran.
+DEFAULT_OPTIMIZERS = tuple(name for name in OPTIMIZER_NAMES if name != "adamw")
+
+# The module train.py's command runs (`python -m ...`).
+TRAIN_MODULE = "keras_resnet_opt.cli.train"
 
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
+    """One run of the grid: an optimizer at a seed, and Padam's p when it is swept."""
+
     optimizer: str
     seed: int
     partial: float | None = None
 
-    def train_args(self):
-        args = ["--optimizer", self.optimizer, "--seed", str(self.seed)]
+    def settings(self):
+        """The cell's own `make_config` arguments (p only when set)."""
+        own = {"optimizer": self.optimizer, "seed": self.seed}
         if self.partial is not None:
-            args += ["--partial", repr(float(self.partial))]
-        return args
+            own["partial"] = float(self.partial)
+        return own
 
 
-def plan_cells(optimizers, seeds, partial_sweep=(), sweep_seed=0, default_partial=0.125):
+def plan_cells(optimizers, seeds, partial_sweep=(), sweep_seed=0, default_partial=PADAM_DEFAULT_PARTIAL):
     """Seed-major order (every optimizer's first seed before any second seed), so a
     study cut short still covers every optimizer; the p sweep comes after the first
     seed. The sweep skips the default p, which the main padam cells already ran."""
@@ -45,12 +66,39 @@ def plan_cells(optimizers, seeds, partial_sweep=(), sweep_seed=0, default_partia
     return cells
 
 
-def cell_run_name(cell, common_args):
-    """The run name train.py will derive, computed the same way (one source of truth)."""
-    from keras_resnet_opt.cli.train import build_parser, config_from_args
+def cell_config(cell, common):
+    """The cell's validated `RunConfig`, resolved as train.py resolves its flags.
 
-    args = build_parser().parse_args(common_args + cell.train_args())
-    return config_from_args(args).resolved_run_name()
+    Args:
+        cell: a `Cell`.
+        common: `make_config` arguments every cell shares (``preset``,
+            ``hparams``, ``model``, ``epochs``, ...); None values mean "not
+            given", as for train.py's flags.
+
+    Raises:
+        ValueError: the settings do not make a valid config.
+    """
+    return make_config(**{**common, **cell.settings()})
+
+
+def cell_run_name(cell, common):
+    """The name of the cell's run folder: the one train.py derives from the same settings."""
+    return cell_config(cell, common).resolved_run_name()
+
+
+def _flags(settings):
+    """`make_config` arguments as train.py flags (``train_subset``: ``--train-subset``), unset ones left out."""
+    flags = []
+    for key, value in settings.items():
+        if value is not None:
+            flags += [f"--{key.replace('_', '-')}", repr(float(value)) if key == "partial" else str(value)]
+    return flags
+
+
+def train_command(cell, common, runs_dir, saved_models_dir):
+    """The cell's train.py process: the shared settings, where it writes, then the cell's own settings."""
+    where = ["--output-dir", str(runs_dir), "--saved-models-dir", str(saved_models_dir), "--quiet"]
+    return [sys.executable, "-m", TRAIN_MODULE, *_flags(common), *where, *_flags(cell.settings())]
 
 
 def visible_gpus(environ=None):
@@ -111,7 +159,7 @@ def _where(gpu):
     return "CPU" if gpu is None else f"GPU {gpu}"
 
 
-def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_models", log=print, gpus=None,
+def run_study(study_dir, cells, common, workers=1, saved_models_dir="saved_models", log=print, gpus=None,
               launch=launch_run):
     """Run every unfinished cell; returns ``{run_name: exit_code}`` (0 for skipped).
 
@@ -124,24 +172,24 @@ def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_
     (on the 2-core machine here it gives no speed-up).
 
     Args:
+        common: the `make_config` arguments every cell shares (see `cell_config`).
         gpus: GPU ids to place runs on; None = `visible_gpus()`. [] = pin
             nothing (a CPU-only machine, or runs that span every GPU).
         launch: ``launch(command, env, log_path) -> exit code``, which runs
             one cell's process; tests pass a fake one.
     """
     study_dir = Path(study_dir)
-    runs_dir = study_dir / "runs"
-    logs_dir = study_dir / "logs"
+    runs_dir = study_dir / RUNS_DIR
+    logs_dir = study_dir / LOGS_DIR
     logs_dir.mkdir(parents=True, exist_ok=True)
-    base = common_args + ["--output-dir", str(runs_dir), "--saved-models-dir", str(saved_models_dir), "--quiet"]
     env = dict(os.environ)
     env.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # several runs per GPU
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     todo, codes = [], {}
     for cell in cells:
-        name = cell_run_name(cell, common_args)
-        if (runs_dir / name / "manifest.json").is_file():
+        name = cell_run_name(cell, common)
+        if (runs_dir / name / MANIFEST).is_file():
             log(f"skip (finished): {name}")
             codes[name] = 0
         else:
@@ -160,7 +208,7 @@ def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_
 
     def run_cell(item):
         name, cell = item
-        command = [sys.executable, "-m", "keras_resnet_opt.cli.train", *base, *cell.train_args()]
+        command = train_command(cell, common, runs_dir, saved_models_dir)
         gpu = free.get()  # never waits: the pool has one thread per slot
         try:
             run_env = env if gpu is None else {**env, "CUDA_VISIBLE_DEVICES": gpu}
@@ -180,19 +228,16 @@ def run_study(study_dir, cells, common_args, workers=1, saved_models_dir="saved_
     return codes
 
 
-# study.json's section written by `keras_resnet_opt.study.claims.preregister`
-# (named here too so that this module does not import pandas through it).
-PREREGISTRATION = "preregistration"
-
-
 def write_study_file(study_dir, **fields):
     """Write the grid's plan to ``study_dir/study.json``, keeping its pre-registration.
+
+    The pre-registration is the section `claims.preregister` writes.
 
     The plan is rewritten on every (resumed) invocation; the declared contrasts
     and claims are not, so their declaration times stay those of the first
     declaration.
     """
-    path = Path(study_dir) / "study.json"
+    path = Path(study_dir) / STUDY_FILE
     kept = {}
     if path.is_file():
         section = json.loads(path.read_text()).get(PREREGISTRATION)

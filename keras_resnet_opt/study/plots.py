@@ -30,8 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from keras_resnet_opt.atomic import atomic_path
+from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL
 from keras_resnet_opt.study import aggregate
-from keras_resnet_opt.study.runs import DEFAULT_PARTIAL, is_main_variant, variant_of, variant_sort_key
+from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 
 FIGSIZE = (6.4, 4.2)
 DPI = 120

@@ -129,14 +129,3 @@ def setup_differences(result, model, epochs, train_subset=None):
     if train_subset:
         differences.append(f"full training set vs a {train_subset}-image subset")
     return differences
-
-
-def published_for(optimizers=None, models=None, final_only=False):
-    """Published results for the given optimizers and/or models (None: any)."""
-    return [
-        r
-        for r in PUBLISHED
-        if (optimizers is None or r.optimizer in optimizers)
-        and (models is None or r.model in models)
-        and (r.final or not final_only)
-    ]

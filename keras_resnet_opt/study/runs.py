@@ -1,10 +1,11 @@
 """Reading a study directory: one folder per training run, written by the trainer.
 
-Layout (the contract with the training code)::
+Layout (the contract with the training code; the file names are the
+trainer's, `keras_resnet_opt.training.runner` and `.history`)::
 
     STUDY/study.json                  the grid runner's plan (may be absent)
     STUDY/runs/<run>/config.json      resolved run config (flat JSON object)
-    STUDY/runs/<run>/history.csv      one row per completed epoch (history.json too)
+    STUDY/runs/<run>/history.json     one row per completed epoch (history.csv too)
     STUDY/runs/<run>/manifest.json    written when the run ended (finished/diverged)
     STUDY/runs/<run>/test_predictions.npy, test_labels.npy
                                       the final model's class per test image and
@@ -12,9 +13,10 @@ Layout (the contract with the training code)::
                                       trained before they were saved lack them
 
 A run without ``manifest.json`` is unfinished: it is listed in reports and left
-out of every statistic. This module also owns the two grouping rules the rest
-of ``keras_resnet_opt.study`` relies on: which *variant* a run belongs to
-(``variant_of``) and which *workload* it trains (``workload_of``).
+out of every statistic. This module also owns the grouping and ordering rules
+the rest of ``keras_resnet_opt.study`` relies on: which *variant* a run belongs
+to (``variant_of``), which *workload* it trains (``workload_of``), and the
+order of variants and seeds in every table.
 """
 
 import dataclasses
@@ -25,21 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from keras_resnet_opt.atomic import atomic_path, write_text
-
-TEST_PREDICTIONS = "test_predictions.npy"
-TEST_LABELS = "test_labels.npy"
-
-# Optimizers with a "partial" exponent p and the p of the main comparison.
-# p = 1/8 is what the Padam paper, README and reference scripts use (the
-# reference class itself defaults to 1/4). This mirrors the default of Padam's
-# `partial` in keras_resnet_opt.optimizers (and the grid runner's); it is
-# repeated here so that reading results never imports TensorFlow or Keras.
-DEFAULT_PARTIAL = {"padam": 0.125}
-
-# Order in which optimizers appear in tables and legends: plain SGD first, the
-# adaptive methods next, Padam (which interpolates between them) last.
-OPTIMIZER_ORDER = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "adamw", "padam")
+from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, OPTIMIZER_NAMES
+from keras_resnet_opt.study.layout import RUNS_DIR, STUDY_FILE
+from keras_resnet_opt.training.history import read_history
+from keras_resnet_opt.training.runner import CONFIG, MANIFEST, TEST_LABELS, TEST_PREDICTIONS
 
 STATUS_FINISHED = "finished"
 STATUS_DIVERGED = "diverged"
@@ -83,11 +74,16 @@ def variant_partial(optimizer, partial=None):
 
 
 def variant_sort_key(variant):
-    """Sort key: known optimizers in `OPTIMIZER_ORDER`, sweeps by p, others by name."""
+    """Sort key: known optimizers in `OPTIMIZER_NAMES` order, sweeps by p, others by name."""
     base, _, rest = variant.partition("(")
     p = float(rest.rstrip(")").split("=", 1)[1]) if rest else -1.0
-    rank = OPTIMIZER_ORDER.index(base) if base in OPTIMIZER_ORDER else len(OPTIMIZER_ORDER)
+    rank = OPTIMIZER_NAMES.index(base) if base in OPTIMIZER_NAMES else len(OPTIMIZER_NAMES)
     return (rank, base, p, variant)
+
+
+def seed_key(seed):
+    """Sort key for seeds: numbers in numeric order, then anything else by name."""
+    return (0, seed, "") if isinstance(seed, (int, float)) else (1, 0, str(seed))
 
 
 def workload_of(config):
@@ -191,23 +187,29 @@ def _read_json(path):
         return json.load(f)
 
 
-def read_history(run_dir):
-    """The per-epoch history of a run: ``history.csv``, else ``history.json``.
+def history_frame(run_dir):
+    """A run's per-epoch history as a numeric frame, one row per epoch, sorted.
 
-    Returns an empty frame with an ``epoch`` column when neither exists (a run
-    that has not completed an epoch yet).
+    The rows are the trainer's own (`training.history.read_history`: the
+    ``history.json`` that resuming reads too), so the study and the trainer
+    never disagree on what a run recorded. What this adds is what statistics
+    need and the trainer's list of rows does not give: numbers everywhere (the
+    trainer writes an infinite or NaN loss as the string "inf" or "nan",
+    which become floats here, and a missing metric as null, which becomes
+    NaN), and one row per epoch (should a resumed run have repeated an
+    epoch, the later row counts). No history yet gives an empty frame with an
+    ``epoch`` column.
+
+    Raises:
+        ValueError: the history is not valid JSON or its rows have no ``epoch``.
     """
-    run_dir = Path(run_dir)
-    if (run_dir / "history.csv").is_file():
-        history = pd.read_csv(run_dir / "history.csv")
-    elif (run_dir / "history.json").is_file():
-        history = pd.DataFrame(_read_json(run_dir / "history.json"))
-    else:
+    rows = read_history(run_dir)
+    if not rows:
         return pd.DataFrame({"epoch": pd.Series([], dtype="int64")})
+    history = pd.DataFrame(rows)
     if "epoch" not in history.columns:
         raise ValueError(f"History of {run_dir} has no 'epoch' column. Columns: {list(history.columns)}")
     history = history.apply(pd.to_numeric, errors="coerce")
-    # A resumed run may repeat an epoch; the later row is the one that counts.
     history = history.dropna(subset=["epoch"]).drop_duplicates("epoch", keep="last")
     history["epoch"] = history["epoch"].astype("int64")
     return history.sort_values("epoch").reset_index(drop=True)
@@ -218,18 +220,19 @@ def load_run(run_dir):
 
     Raises:
         FileNotFoundError: the directory has no ``config.json``.
+        ValueError: its config, manifest or history cannot be read.
     """
     run_dir = Path(run_dir)
-    config_path = run_dir / "config.json"
+    config_path = run_dir / CONFIG
     if not config_path.is_file():
         raise FileNotFoundError(f"Expected a run config at {config_path}; it does not exist.")
-    manifest_path = run_dir / "manifest.json"
+    manifest_path = run_dir / MANIFEST
     manifest = _read_json(manifest_path) if manifest_path.is_file() else None
     return RunRecord(
         name=run_dir.name,
         path=run_dir,
         config=_read_json(config_path),
-        history=read_history(run_dir),
+        history=history_frame(run_dir),
         manifest=manifest,
     )
 
@@ -237,14 +240,14 @@ def load_run(run_dir):
 def load_study(study_dir):
     """Read every run under ``study_dir/runs`` (sorted by name) and ``study.json``.
 
-    Run folders that cannot be read (no config, broken JSON or CSV) are kept in
+    Run folders that cannot be read (no config, broken JSON) are kept in
     `Study.unreadable` with the reason rather than stopping the whole report.
 
     Raises:
         FileNotFoundError: ``study_dir/runs`` does not exist.
     """
     study_dir = Path(study_dir)
-    runs_dir = study_dir / "runs"
+    runs_dir = study_dir / RUNS_DIR
     if not runs_dir.is_dir():
         raise FileNotFoundError(
             f"Expected a study directory with a runs/ folder; {runs_dir} does not exist."
@@ -255,7 +258,7 @@ def load_study(study_dir):
             runs.append(load_run(run_dir))
         except (OSError, ValueError) as error:
             unreadable.append((run_dir.name, f"{type(error).__name__}: {error}"))
-    plan_path = study_dir / "study.json"
+    plan_path = study_dir / STUDY_FILE
     plan = _read_json(plan_path) if plan_path.is_file() else None
     return Study(path=study_dir, runs=tuple(runs), unreadable=tuple(unreadable), plan=plan)
 
@@ -278,33 +281,3 @@ def read_test_predictions(run_dir):
             f"{run_dir}: {TEST_PREDICTIONS} has {predictions.size} entries but {TEST_LABELS} {labels.size}."
         )
     return predictions, labels
-
-
-def _write_array(path, values):
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, np.asarray(values, dtype=np.uint8))
-
-
-def write_run_dir(run_dir, config, history, manifest=None, predictions=None, labels=None):
-    """Write a run directory in the trainer's layout (the inverse of `load_run`).
-
-    For tests and for importing runs trained elsewhere. `history` is a
-    DataFrame or a list of row dicts; it is written as both history.csv and
-    history.json. No manifest means the run is unfinished. `predictions` and
-    `labels` (class per test image) are written as the trainer's ``.npy`` files
-    when given.
-    """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    history = pd.DataFrame(history)
-    write_text(run_dir / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
-    write_text(run_dir / "history.csv", history.to_csv(index=False))
-    rows = json.loads(history.to_json(orient="records"))
-    write_text(run_dir / "history.json", json.dumps(rows, indent=1) + "\n")
-    if manifest is not None:
-        write_text(run_dir / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    if predictions is not None:
-        _write_array(run_dir / TEST_PREDICTIONS, predictions)
-    if labels is not None:
-        _write_array(run_dir / TEST_LABELS, labels)
-    return run_dir

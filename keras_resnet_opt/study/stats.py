@@ -33,6 +33,8 @@ import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
+# Coverage of every interval the study reports (descriptive and paired alike).
+CONFIDENCE = 0.95
 
 
 # ---------------------------------------------------------------------------
@@ -62,14 +64,14 @@ class PairedT:
     def se(self):
         return self.sd / math.sqrt(self.n) if self.n >= 2 else math.nan
 
-    def interval(self, confidence=0.95):
+    def interval(self, confidence=CONFIDENCE):
         """Two-sided t-interval ``(low, high)`` for the mean difference (df = n - 1)."""
         if self.n < 2 or not math.isfinite(self.sd):
             return math.nan, math.nan
         half = stats.t.ppf(0.5 + confidence / 2.0, self.df) * self.se
         return self.mean - half, self.mean + half
 
-    def half_width(self, confidence=0.95):
+    def half_width(self, confidence=CONFIDENCE):
         low, high = self.interval(confidence)
         return (high - low) / 2.0
 
@@ -176,7 +178,7 @@ class McNemar:
         """Accuracy of a minus accuracy of b (a fraction)."""
         return (self.only_a - self.only_b) / self.n if self.n else math.nan
 
-    def accuracy_difference_half_width(self, confidence=0.95):
+    def accuracy_difference_half_width(self, confidence=CONFIDENCE):
         """Half-width of the normal interval of the paired accuracy difference.
 
         What resampling the test images alone would move the difference by:

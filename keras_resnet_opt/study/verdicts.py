@@ -1,6 +1,6 @@
 """Claim verdicts: each declared claim decided in each workload, or told why it cannot be.
 
-A claim is a conjunction of paired tests (`claims`, `contrasts`). Its verdict,
+A claim is a conjunction of paired tests (`claim_schema`, `contrasts`). Its verdict,
 in this order of precedence:
 
 1. *not testable*: an optimizer it needs was not run (tests marked
@@ -31,9 +31,8 @@ test set never takes part in the selection.
 import dataclasses
 import math
 
-from keras_resnet_opt.study import claims as claims_module
-from keras_resnet_opt.study import contrasts
-from keras_resnet_opt.study.aggregate import seed_key
+from keras_resnet_opt.study import claim_schema, contrasts
+from keras_resnet_opt.study.runs import seed_key
 
 HOLDS = contrasts.HOLDS
 CONTRADICTED = contrasts.CONTRADICTED
@@ -68,9 +67,9 @@ class Regime:
     def describe(self):
         data = "full training split" if not self.train_subset else f"{self.train_subset}-image training subset"
         rates = {
-            claims_module.TUNED: "learning rates tuned per optimizer",
-            claims_module.PROTOCOL: "learning rates fixed by the reproduced protocol",
-            claims_module.UNTUNED: "untuned default learning rates",
+            claim_schema.TUNED: "learning rates tuned per optimizer",
+            claim_schema.PROTOCOL: "learning rates fixed by the reproduced protocol",
+            claim_schema.UNTUNED: "untuned default learning rates",
         }[self.rates]
         return f"{self.preset}: {self.epochs} epochs on the {data}, {rates} ({self.rates_source})"
 
@@ -84,8 +83,8 @@ def infer_rates(runs):
     """
     commands = [str((r.manifest or {}).get("command", "")) for r in runs]
     if commands and all("--hparams" in c for c in commands):
-        return claims_module.TUNED, "inferred: every run was started with --hparams"
-    return claims_module.UNTUNED, "inferred: no tuned-hyperparameters file in the runs' commands"
+        return claim_schema.TUNED, "inferred: every run was started with --hparams"
+    return claim_schema.UNTUNED, "inferred: no tuned-hyperparameters file in the runs' commands"
 
 
 def workload_regime(study, workload, settings):
@@ -169,7 +168,7 @@ def best_p_tests(claim, measures, workload):
     )
     metric = spec.get("metric", "test_error")
     tests = [
-        {"part": f"{best} below {end}", "a": best, "b": end, "metric": metric, "form": claims_module.DIFFERENCE,
+        {"part": f"{best} below {end}", "a": best, "b": end, "metric": metric, "form": claim_schema.DIFFERENCE,
          "direction": "lower", "margin": None, "generalisation": False, "if_run": False}
         for end in spec["ends"]
     ]  # fmt: skip

@@ -1,0 +1,323 @@
+"""The report's sections on what was run and what it can be compared with: Setup, Runs, Published numbers, Caveats.
+
+Each section is a list of Markdown lines built from the runs as read
+(`runs.Study`) and the descriptive summary (`aggregate`); none decides
+anything. They say what a reader needs before trusting a number: the
+settings, data, devices and code each run used, which planned runs are
+missing, which published results the setup really matches (and which are
+context only), and what limits every conclusion.
+"""
+
+import math
+import re
+
+from keras_resnet_opt.study import aggregate, measures, published
+from keras_resnet_opt.study.claim_schema import UNTUNED
+from keras_resnet_opt.study.runs import STATUS_DIVERGED, is_main_variant, variant_of, variant_sort_key
+from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
+
+# Fewer epochs than this is "few" next to the published 164-200 epoch recipes.
+FEW_EPOCHS = 100
+
+
+def _pct(mean, half):
+    return fmt_pm(mean, half, 100.0) + " %"
+
+
+def _rows_by_variant(summary, workload):
+    rows = summary[summary["workload"] == workload]
+    return {r.variant: r for r in rows.itertuples(index=False)}
+
+
+def _distinct(values):
+    """The distinct values, formatted, numbers in numeric order, joined by commas."""
+    seen = {fmt_setting(v) if not isinstance(v, (list, tuple)) else str(list(v)) for v in values}
+
+    def key(text):
+        try:
+            return (0, float(text), text)
+        except ValueError:
+            return (1, 0.0, text)
+
+    return ", ".join(sorted(seen, key=key)) if seen else "n/a"
+
+
+def data_caveat(sources):
+    """The caveat on the data copy, from the manifests' data sources ("" for the official release)."""
+    if any(re.search(r"jpe?g", s, re.IGNORECASE) for s in sources):
+        return (
+            "Data: a JPEG re-encoding of CIFAR-10 (lossy, quality 75), not the official binary release; "
+            "accuracies can sit a little below published ones."
+        )
+    if any(s.startswith("image-folder") for s in sources):
+        return (
+            "Data: an image-folder copy of CIFAR-10, not the official binary release; if it is a JPEG "
+            "re-encoding (as the shared copy is: lossy, quality 75), accuracies can sit a little below published ones."
+        )
+    return ""
+
+
+def _is_cpu(devices):
+    devices = [d.lower() for d in devices]
+    return bool(devices) and all("cpu" in d and not re.search(r"gpu|cuda|tpu", d) for d in devices)
+
+
+def setup_section(study):
+    """"## Setup": what every run shared or differed in, so that a reader can tell what was compared."""
+    configs = [r.config for r in study.runs]
+    manifests = [r.manifest for r in study.ended_runs]
+    plan = study.plan or {}
+
+    def values(key):
+        return _distinct(c.get(key) for c in configs if key in c)
+
+    data_blocks = [m.get("data") or {} for m in manifests]
+    data = sorted({f"{d.get('source', '?')} (checksum {d.get('checksum', '?')})" for d in data_blocks})
+    devices = sorted({str(m.get("device")) for m in manifests if m.get("device")})
+    versions = {}
+    for m in manifests:
+        for key, value in sorted((m.get("versions") or {}).items()):
+            versions.setdefault(key, set()).add(str(value))
+    subsets = sorted({c.get("train_subset") for c in configs}, key=lambda s: (s is not None, s or 0))
+    train = ", ".join("full training set" if s is None else f"subset of {s} images" for s in subsets)
+    schedules = sorted(
+        {
+            f"step: x{c.get('lr_decay_factor')} at epochs {list(c.get('lr_boundaries') or [])}"
+            if c.get("lr_schedule", "step") == "step"
+            else str(c.get("lr_schedule"))
+            for c in configs
+        }
+    )
+    rows = [
+        ("Preset", values("preset")),
+        ("Model", values("model")),
+        ("Optimizers (variants)", ", ".join(sorted({r.variant for r in study.runs}, key=variant_sort_key)) or "n/a"),
+        ("Seeds", _distinct(c.get("seed") for c in configs)),
+        ("Epochs", values("epochs")),
+        ("Batch size", values("batch_size")),
+        ("Training data", train or "n/a"),
+        ("Validation images held out", values("val_size")),
+        ("Learning-rate schedule", "; ".join(schedules) or "n/a"),
+        ("Data source", "; ".join(data) or "unknown (no run has finished)"),
+        ("Data directory", values("data_dir")),
+        ("Device", "; ".join(devices) or "unknown"),
+        ("Versions", "; ".join(f"{k} {', '.join(sorted(v))}" for k, v in sorted(versions.items())) or "unknown"),
+    ]
+    commits = sorted(
+        {
+            f"{code['commit'][:12]}" + (" (uncommitted changes)" if code.get("dirty") else "")
+            for code in ((m.get("code") or {}) for m in manifests)
+            if code.get("commit")
+        }
+    )
+    if commits:
+        rows.append(("Code commit(s)", ", ".join(commits)))
+    if plan.get("command"):
+        rows.append(("Grid command", f"`{plan['command']}`"))
+    lines = ["## Setup", "", markdown_table(["Item", "Value"], rows), ""]
+    settings = aggregate.variant_settings(study)
+    if len(settings):
+        several = settings["workload"].nunique() > 1
+        header = ["Variant", "Learning rate", "Weight decay", "p", "Schedule", "Batch"]
+        header = (["Workload"] if several else []) + header
+        body = [
+            ([r.workload] if several else [])
+            + [r.variant, r.learning_rate, r.weight_decay, r.partial, r.lr_schedule, r.batch_size]
+            for r in settings.itertuples(index=False)
+        ]
+        lines += ["Optimizer settings as run:", "", markdown_table(header, body), ""]
+    return lines
+
+
+def _planned_missing(study):
+    """What study.json planned that has no run directory.
+
+    Main cells are optimizer x seed; a p-sweep value counts as present when any
+    seed of it was run (the grid runs the sweep at one seed).
+    """
+    plan = study.plan or {}
+    present = {(r.variant, r.config.get("seed")) for r in study.runs}
+    present_variants = {v for v, _ in present}
+    missing = [
+        f"{o} seed {s}" for o in plan.get("optimizers") or [] for s in plan.get("seeds") or [] if (o, s) not in present
+    ]
+    sweep = dict.fromkeys(variant_of("padam", p) for p in plan.get("partial_sweep") or [])
+    missing += [v for v in sweep if not is_main_variant(v) and v not in present_variants]
+    return missing
+
+
+def runs_section(study):
+    """"## Runs": every run folder with its status, including the unfinished, unreadable and missing ones."""
+    ended = study.ended_runs
+    diverged = [r for r in ended if r.status == STATUS_DIVERGED]
+    lines = [
+        "## Runs",
+        "",
+        f"{len(study.runs)} run directories: {len(ended) - len(diverged)} finished, {len(diverged)} diverged,"
+        f" {len(study.unfinished_runs)} unfinished. Diverged runs count in the statistics; unfinished ones do not.",
+        "",
+    ]
+    if ended:
+        body = []
+        for r in ended:
+            final = measures.final_metrics(r)
+            wall = (r.manifest or {}).get("wall_time_s")
+            body.append(
+                [
+                    r.name,
+                    r.variant,
+                    r.config.get("seed"),
+                    r.status
+                    + (f" at epoch {r.manifest.get('diverged_at_epoch')}" if r.status == STATUS_DIVERGED else ""),
+                    f"{r.epochs_completed}/{r.epochs}",
+                    fmt_value(final["test_error"], 100.0),
+                    fmt_value(float(wall), digits=0) if isinstance(wall, (int, float)) else "n/a",
+                ]
+            )
+        header = ["Run", "Variant", "Seed", "Status", "Epochs", "Final test error %", "Wall time (s)"]
+        lines += [markdown_table(header, body), ""]
+    if study.unfinished_runs:
+        lines += ["Unfinished runs (no manifest; left out of every statistic):", ""]
+        lines += [
+            f"- `{r.name}`: {r.variant}, seed {r.config.get('seed')}, {r.epochs_completed}/{r.epochs} epochs recorded"
+            for r in study.unfinished_runs
+        ]
+        lines.append("")
+    if study.unreadable:
+        lines += ["Unreadable run directories (skipped):", ""]
+        lines += [f"- `{name}`: {reason}" for name, reason in study.unreadable]
+        lines.append("")
+    missing = _planned_missing(study)
+    if missing:
+        lines += [f"Planned in study.json but without a run directory: {', '.join(missing)}.", ""]
+    return lines
+
+
+def published_section(summary, curves, workload_setups, data_note=""):
+    """"## Published numbers": side by side only where the setup matches; otherwise context, marked so.
+
+    Args:
+        workload_setups: ``{workload: {"model", "epochs", "train_subset"}}``
+            of the workloads reported.
+        data_note: the caveat on the data copy (`data_caveat`), if any.
+    """
+    lines = ["## Published numbers", ""]
+    for workload, setup in workload_setups.items():
+        rows = _rows_by_variant(summary, workload)
+        variants = [v for v in rows if is_main_variant(v)]
+        matched, context = [], []
+        for result in published.PUBLISHED:
+            if result.optimizer not in variants:
+                continue
+            differences = published.setup_differences(result, setup["model"], setup["epochs"], setup["train_subset"])
+            if not differences:
+                matched.append(result)
+            elif result.final and (result.model == setup["model"] or result.source in published.OPTIMIZER_COMPARISONS):
+                context.append((result, differences))
+        if len(workload_setups) > 1:
+            lines += [f"### {workload}", ""]
+        if matched:
+            body = []
+            for result in matched:
+                mean, half = _study_error_at(rows[result.optimizer], curves, workload, result)
+                diff = fmt_value(mean * 100.0 - result.test_error_pct, digits=2)
+                body.append(
+                    [
+                        result.source, result.model, result.optimizer, result.epoch,
+                        f"{result.test_error_pct:.2f}", _pct(mean, half), diff, result.note,
+                    ]
+                )  # fmt: skip
+            lines += [
+                "Where this study's setup matches a published one "
+                "(same model, optimizer, epochs within 10%, full training set):",
+                "",
+                markdown_table(
+                    ["Source", "Model", "Optimizer", "Epoch", "Published test error %", "This study", "Difference (pp)",
+                     "Note"],  # fmt: skip
+                    body,
+                ),
+                "",
+            ]
+        else:
+            lines += [
+                f"No published number matches this setup (model {setup['model']}, {setup['epochs']} epochs, "
+                + ("full training set" if not setup["train_subset"] else f"{setup['train_subset']}-image subset")
+                + "): nothing here is a reproduction target.",
+                "",
+            ]
+        if context:
+            body = [
+                [r.source, r.model, r.optimizer, r.epochs, f"{r.test_error_pct:.2f}", "; ".join(d), r.note]
+                for r, d in context
+            ]
+            lines += [
+                "Context only — these setups differ from this study's, so the numbers are not comparable targets:",
+                "",
+                markdown_table(
+                    ["Source", "Model", "Optimizer", "Epochs", "Published test error %", "Differs in", "Note"], body
+                ),
+                "",
+            ]
+    if data_note:
+        lines += [data_note, ""]
+    lines += ["Sources:", ""] + [f"- {key}: {text}" for key, text in sorted(published.SOURCES.items())] + [""]
+    return lines
+
+
+def _study_error_at(row, curves, workload, result):
+    if result.final:
+        return row.test_error_mean, row.test_error_ci
+    points = curves[
+        (curves["workload"] == workload) & (curves["variant"] == result.optimizer) & (curves["epoch"] == result.epoch)
+    ]
+    if points.empty:
+        return math.nan, math.nan
+    return float(points["test_error_mean"].iloc[0]), float(points["test_error_ci"].iloc[0])
+
+
+def caveats_section(study, summary, evaluations):
+    """"## Caveats": what limits every conclusion above (data, budget, device, seeds, untuned rates)."""
+    configs = [r.config for r in study.runs]
+    manifests = [r.manifest for r in study.ended_runs]
+    sources = [str((m.get("data") or {}).get("source", "")) for m in manifests]
+    caveats = []
+    subsets = sorted({c.get("train_subset") for c in configs if c.get("train_subset")})
+    if subsets:
+        caveats.append(
+            f"Trained on a subset of {', '.join(str(s) for s in subsets)} of the 50,000 training images: "
+            "accuracies sit below full-data numbers, and the optimizers' ranking may differ at full scale."
+        )
+    if data_caveat(sources):
+        caveats.append(data_caveat(sources))
+    elif not sources:
+        caveats.append("Data source unknown (no run has finished).")
+    epochs = sorted({int(c.get("epochs") or 0) for c in configs})
+    if epochs and max(epochs) < FEW_EPOCHS:
+        caveats.append(
+            f"Few epochs ({', '.join(str(e) for e in epochs)}; the published recipes train 164-200): "
+            "the late-training behaviour the claims are about may not be reached."
+        )
+    devices = [str(m.get("device")) for m in manifests if m.get("device")]
+    if _is_cpu(devices):
+        caveats.append("Trained on CPU: step times are CPU numbers and do not transfer to accelerators.")
+    caveats.append(
+        "Step times were measured while whatever else ran on the machine; they are shown for orientation and "
+        "decide nothing (speed claims are decided on steps to the validation-accuracy target)."
+    )
+    main = summary[summary["main"].astype(bool)] if len(summary) else summary
+    if len(main) and main["n"].min() < 3:
+        caveats.append(
+            f"Few seeds (as few as {int(main['n'].min())} per optimizer): with fewer than the declared minimum of "
+            "paired seeds no contrast or claim is decided; the paired intervals are shown for what they are."
+        )
+    if study.unfinished_runs:
+        count = len(study.unfinished_runs)
+        caveats.append(f"{count} unfinished run(s) are left out of every statistic (listed under Runs).")
+    untuned = sorted({v["claims"][0].regime.preset for v in evaluations.values()
+                      if v["claims"] and v["claims"][0].regime.rates == UNTUNED})  # fmt: skip
+    if untuned:
+        caveats.append(
+            f"Untuned learning rates ({', '.join(untuned)}): one configured rate per optimizer, never tuned for this "
+            "setup, so the comparison favours the optimizers whose defaults suit it."
+        )
+    return ["## Caveats", ""] + [f"- {c}" for c in caveats] + [""]
