@@ -17,6 +17,7 @@ from pathlib import Path
 
 from keras_resnet_opt.atomic import atomic_path, write_json
 from keras_resnet_opt.training.history import read_history
+from keras_resnet_opt.training.runner import MANIFEST
 
 
 def _steps_per_epoch(manifest):
@@ -32,7 +33,7 @@ def summarize_anchor(run_dir, published_error_pct, source):
         ValueError: the run folder holds no finished run (no manifest).
     """
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "manifest.json"
+    manifest_path = run_dir / MANIFEST
     if not manifest_path.is_file():
         raise ValueError(f"{str(run_dir)!r} holds no finished run (no manifest.json); finish or resume it first.")
     manifest = json.loads(manifest_path.read_text())
@@ -67,7 +68,7 @@ def plot_anchor(run_dir, path, published_error_pct=None):
     import matplotlib.pyplot as plt
 
     run_dir = Path(run_dir)
-    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest = json.loads((run_dir / MANIFEST).read_text())
     steps = _steps_per_epoch(manifest)
     rows = read_history(run_dir)
     iterations = [r["epoch"] * steps for r in rows]
