@@ -6,6 +6,8 @@ PRESET ?= cpu-quick
 OPTIMIZER ?= padam
 # Empty: TFDS `cifar10` (or $$KERAS_RESNET_OPT_DATA_DIR). Set it to use a local copy.
 DATA_DIR ?=
+# More scripts/train.py flags, e.g. ARGS="--seed 1 --wait" (see python scripts/train.py --help).
+ARGS ?=
 
 .PHONY: setup train test clean
 
@@ -18,7 +20,7 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 setup: $(BIN)/.installed
 
 train: setup
-	$(BIN)/python scripts/train.py --optimizer $(OPTIMIZER) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+	$(BIN)/python scripts/train.py --optimizer $(OPTIMIZER) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -p no:faulthandler

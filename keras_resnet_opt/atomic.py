@@ -2,7 +2,10 @@
 
 Every artefact the project writes (histories, manifests, checkpoints, caches,
 exports, reports) goes through here, so an interrupted run never leaves a
-corrupt file behind.
+corrupt file behind. The temporary file ``tempfile.mkstemp`` creates is
+private (0600); before it takes the target's name it gets the mode any other
+file the user writes gets (0666 less the umask), so results are as readable
+as the user's other files.
 """
 
 import contextlib
@@ -27,12 +30,32 @@ def atomic_path(path, suffix=None):
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~current_umask())
         _fsync_file(tmp)
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def current_umask():
+    """The process umask, read without changing it where the system allows.
+
+    ``os.umask`` can only be read by setting it, which for an instant would
+    give files other threads create (TensorBoard's writer, say) the wrong
+    mode; Linux reports it in /proc instead.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_text(path, text):

@@ -8,6 +8,8 @@ fields means "the registry's default for that optimizer"
 
 import dataclasses
 import json
+import math
+import re
 from pathlib import Path
 
 from keras_resnet_opt.model_names import cifar_depth
@@ -22,6 +24,28 @@ LR_SCALINGS = ("none", "linear")
 # A preset's key for fields that differ by optimizer ({optimizer: {field: value}}),
 # e.g. AdamW's decoupled decay next to everyone else's coupled one.
 PER_OPTIMIZER = "per_optimizer"
+# A run name is one folder name, the same on every file system: no separator,
+# no "." or "..", nothing hidden (a leading "." is how temporary files are named).
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+=-]*$")
+MAX_NAME_LENGTH = 200
+
+
+def safe_name_part(text):
+    """``text`` as part of a folder name: characters other than letters, digits and
+    ``. _ + = -`` become ``.`` (a plug-in optimizer "pkg.mod:Class" gives
+    "pkg.mod.Class": a colon is not a valid file-name character everywhere)."""
+    return re.sub(r"[^A-Za-z0-9._+=-]", ".", str(text))
+
+
+def check_folder_name(name, what="run_name"):
+    """Raise ValueError unless ``name`` is a single, portable folder name."""
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or len(name) > MAX_NAME_LENGTH:
+        raise ValueError(
+            f"`{what}` must be one folder name of letters, digits and . _ + = - (not starting with '.' or '-', "
+            f"no '/', at most {MAX_NAME_LENGTH} characters). Received: {what}={name!r}. "
+            "Choose where runs go with --output-dir."
+        )
+    return name
 
 
 @dataclasses.dataclass
@@ -64,7 +88,7 @@ class RunConfig:
         """A readable default name: preset, model, optimizer, non-default knobs, seed."""
         if self.run_name:
             return self.run_name
-        parts = [self.preset, self.model, self.optimizer]
+        parts = [self.preset, self.model, safe_name_part(self.optimizer)]
         if self.partial is not None:
             parts.append(f"p{self.partial:g}")
         if self.learning_rate is not None:
@@ -89,12 +113,12 @@ class RunConfig:
                 f"`partial` (Padam's p) must be in [0, 0.5]. Received: partial={self.partial}",
             ),
             (
-                self.learning_rate is None or self.learning_rate > 0,
-                f"`learning_rate` must be positive. Received: learning_rate={self.learning_rate}",
+                self.learning_rate is None or (math.isfinite(self.learning_rate) and self.learning_rate > 0),
+                f"`learning_rate` must be a finite number > 0. Received: learning_rate={self.learning_rate}",
             ),
             (
-                self.weight_decay is None or self.weight_decay >= 0,
-                f"`weight_decay` must be >= 0. Received: weight_decay={self.weight_decay}",
+                self.weight_decay is None or (math.isfinite(self.weight_decay) and self.weight_decay >= 0),
+                f"`weight_decay` must be a finite number >= 0. Received: weight_decay={self.weight_decay}",
             ),
             (
                 self.train_subset is None or self.train_subset > 0,
@@ -105,6 +129,8 @@ class RunConfig:
             if not ok:
                 raise ValueError(message)
         cifar_depth(self.model)  # raises with the valid names
+        if self.run_name is not None:
+            check_folder_name(self.run_name)
         if self.partial is not None and self.optimizer != "padam":
             raise ValueError(f"`partial` only applies to padam. Received: optimizer={self.optimizer!r}, partial={self.partial}")
         return self

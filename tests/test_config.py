@@ -59,6 +59,15 @@ def test_overrides_win_and_none_means_not_given():
         ({"precision": "fp8"}, "precision"),
         ({"strategy": "tpu"}, "strategy"),
         ({"lr_scaling": "sqrt"}, "lr_scaling"),
+        ({"learning_rate": float("inf")}, "learning_rate.*finite"),
+        ({"learning_rate": float("nan")}, "learning_rate.*finite"),
+        ({"weight_decay": float("inf")}, "weight_decay.*finite"),
+        ({"run_name": "../elsewhere"}, "run_name.*one folder name"),
+        ({"run_name": "a/b"}, "run_name.*one folder name"),
+        ({"run_name": "a\\b"}, "run_name.*one folder name"),
+        ({"run_name": ".."}, "run_name.*one folder name"),
+        ({"run_name": ".tmp"}, "run_name.*one folder name"),
+        ({"run_name": ""}, "run_name.*one folder name"),
     ],
 )
 def test_bad_values_are_named(overrides, message):
@@ -84,3 +93,12 @@ def test_learning_rate_is_never_rescaled_unless_asked():
     assert initial_learning_rate(explicit) == pytest.approx(0.004)  # smoke's batch is 32
     # At the preset's own batch linear scaling changes nothing.
     assert make_config("cpu-quick", optimizer="sgdm", lr_scaling="linear").lr_scale() == 1.0
+
+
+def test_run_names_are_single_portable_folder_names():
+    from keras_resnet_opt.config import safe_name_part
+
+    assert make_config("smoke", optimizer="keras.optimizers:Lion").resolved_run_name() == \
+        "smoke-resnet8-keras.optimizers.Lion-s0"
+    assert safe_name_part("my_pkg>Opt") == "my_pkg.Opt"
+    assert make_config("smoke", run_name="cpu-budget-resnet20-padam-p0.0625-s2").run_name.endswith("s2")

@@ -162,3 +162,64 @@ def test_tfds_source_with_mock_data():
     assert data.source == "tfds:cifar10"
     assert len(data.train[0]) == 30 and len(data.val[0]) == 10
     assert data.train[0].dtype == np.uint8 and data.train[0].shape[1:] == (32, 32, 3)
+
+
+def test_garbage_cache_is_called_corrupt_and_rebuilt(tmp_path, isolated_cache):
+    root = write_synthetic_cifar10(tmp_path / "bin", "binary", train_per_batch=10, test_size=10)
+    first = load_cifar10(root, val_size=0)
+    cached = next(isolated_cache.glob("*.npz"))
+    cached.write_bytes(b"not a zip at all, nor an array" * 40)
+    with pytest.warns(UserWarning) as record:
+        again = load_cifar10(root, val_size=0)
+    messages = [str(w.message) for w in record]
+    assert any("is corrupt, rebuilding it" in m and str(cached) in m for m in messages)
+    assert not any("allow_pickle" in m for m in messages)  # numpy's wording is no help here
+    assert again.checksum == first.checksum
+
+
+def test_a_missing_folder_from_the_environment_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_RESNET_OPT_DATA_DIR", str(tmp_path / "gone"))
+    with pytest.raises(DataError, match="gone.*from KERAS_RESNET_OPT_DATA_DIR.*Set KERAS_RESNET_OPT_DATA_DIR.*unset"):
+        load_cifar10(None)
+    with pytest.raises(DataError, match="from --data-dir.*Pass --data-dir"):
+        load_cifar10(str(tmp_path / "gone"))
+
+
+def _offline_tfds(monkeypatch, calls):
+    """TFDS with nothing prepared and no network: the download would retry for minutes."""
+    import socket
+
+    import tensorflow_datasets as tfds
+
+    def load(*args, download=True, **kwargs):
+        calls.append(download)
+        if not download:
+            raise AssertionError("Dataset cifar10: could not find data in /nowhere.")
+        raise ConnectionError("gave up after 10 retries")
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(tfds, "load", load)
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_offline_tfds_fails_without_trying_to_download(tmp_path, monkeypatch):
+    calls = []
+    _offline_tfds(monkeypatch, calls)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    with pytest.raises(DataError, match="not prepared in .*tfds.*www.cs.toronto.edu cannot be resolved.*--data-dir.*manual_dir"):
+        load_cifar10(None)
+    assert calls == [False]  # the prepared copy was looked for; no download was started
+
+
+def test_behind_a_proxy_the_download_is_left_to_tfds(tmp_path, monkeypatch):
+    calls = []
+    _offline_tfds(monkeypatch, calls)
+    monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    with pytest.raises(DataError, match="ConnectionError: gave up"):
+        load_cifar10(None)
+    assert calls == [False, True]

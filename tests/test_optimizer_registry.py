@@ -311,3 +311,14 @@ def test_docs_show_the_current_table():
         "docs/optimizers.md is out of date: paste the output of "
         "`python -m keras_resnet_opt.optimizers.registry` into it"
     )
+
+
+def test_default_learning_rate_of_table_names_and_plugins(plugin_module):
+    from keras_resnet_opt.optimizers.registry import default_learning_rate, is_plugin
+
+    assert default_learning_rate("padam") == 0.1
+    assert default_learning_rate("keras.optimizers:Lion") == 0.001  # the class's own default
+    assert default_learning_rate("my_optimizer_plugins.half:HalfStep") == 0.1
+    assert is_plugin("keras.optimizers:Lion") and not is_plugin("adam")
+    with pytest.raises(ValueError, match="Valid names"):
+        default_learning_rate("lion")

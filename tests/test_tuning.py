@@ -285,3 +285,27 @@ def test_outputs_of_separate_searches_merge(tmp_path):
     assert list(merged["optimizer"]) == ["adam", "padam"]  # registry order
     _, merged = search_module.write_trials_table(csv, adam.assign(val_accuracy=0.7), ["adam"])
     assert len(merged) == 2 and merged.loc[merged["optimizer"] == "adam", "val_accuracy"].item() == 0.7
+
+
+def test_a_wrong_data_folder_fails_before_anything_is_written(tmp_path):
+    from keras_resnet_opt.data import DataError
+
+    with pytest.raises(DataError, match="does not exist"):
+        run_search("adam", preset="smoke", epochs=1, data_dir=str(tmp_path / "missing"), directory=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_project_without_a_finished_trial_is_replaced_not_refused(synthetic_dir, tmp_path):
+    # What a start that failed inside its first trial leaves: a definition and no finished work.
+    project = tmp_path / "runs" / "adam"
+    project.mkdir(parents=True)
+    stale = search_definition(make_config("smoke", optimizer="adam", epochs=7), search_space("adam"), "random")
+    (project / "search_definition.json").write_text(json.dumps(stale))
+    (project / "trial_0").mkdir()
+    (project / "trial_0" / "trial.json").write_text(json.dumps({"status": "FAILED"}))
+
+    with pytest.warns(search_module.SearchReplaced, match="never finished a trial.*run.epochs"):
+        result = _search(synthetic_dir, tmp_path, "adam", max_trials=1)
+    assert list(result.trials["status"]) == ["completed"]
+    stored = json.loads((project / "search_definition.json").read_text())
+    assert stored["run"]["epochs"] == 1

@@ -129,3 +129,19 @@ def test_interrupted_trial_resumes_to_the_uninterrupted_result(tmp_path, synthet
     for a, b in zip(_weights(whole), _weights(history.model)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert (tmp_path / "cut" / RESUME_DIR).is_dir()  # kept until the tuner discards it on completion
+
+
+def test_a_trial_with_a_damaged_newest_checkpoint_goes_on_from_the_one_before(tmp_path, synthetic_dir):
+    from keras_resnet_opt.training.checkpoints import DamagedCheckpointWarning
+
+    config = make_config("smoke", optimizer="sgdm", epochs=3, data_dir=str(synthetic_dir))
+    hypermodel = ResNetHyperModel(config, search_space("sgdm", lr_points=3), load_search_data(config), grid=True)
+    hp = keras_tuner.HyperParameters()
+    hypermodel.fit(hp, hypermodel.build(hp), epochs=2, trial_dir=tmp_path)  # interrupted after epoch 2
+    newest = tmp_path / RESUME_DIR / "epoch-0002.keras"
+    newest.write_bytes(newest.read_bytes()[:1000])
+
+    with pytest.warns(DamagedCheckpointWarning, match="epoch-0002.keras.*resuming from epoch 1"):
+        history = hypermodel.fit(hp, hypermodel.build(hp), trial_dir=tmp_path)
+    assert len(history.history["loss"]) == 2  # epochs 2 and 3 again
+    assert [r["epoch"] for r in read_trial_history(tmp_path)] == [1, 2, 3]

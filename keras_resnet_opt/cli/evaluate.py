@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+from keras_resnet_opt.cli.common import fail, import_tensorflow_quietly, positive_int, show_warnings_as_lines
 
 
 def build_parser():
@@ -13,13 +13,14 @@ def build_parser():
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--confusion-png", help="also save the confusion matrix as this PNG")
-    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--batch-size", type=positive_int, default=1000, help="images per batch (default: 1000)")
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    quiet_tensorflow()
+    show_warnings_as_lines()
+    import_tensorflow_quietly()
     from keras_resnet_opt.data import CLASS_NAMES, DataError, load_cifar10
     from keras_resnet_opt.evaluation import ModelLoadError, evaluate_saved_model, plot_confusion_matrix
 

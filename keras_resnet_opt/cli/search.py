@@ -3,7 +3,16 @@
 import argparse
 import sys
 
-from keras_resnet_opt.cli.common import fail, quiet_tensorflow
+from keras_resnet_opt.cli.common import (
+    fail,
+    import_tensorflow_quietly,
+    nonnegative_float,
+    positive_float,
+    positive_int,
+    progress_verbosity,
+    quiet_tensorflow,
+    show_warnings_as_lines,
+)
 from keras_resnet_opt.config import STRATEGIES, preset_names
 
 EXIT_NO_COMPLETED_TRIAL = 1
@@ -16,26 +25,30 @@ def build_parser():
             "Rerun the same command to resume; see docs/tuning.md for distributed tuning."
         ),
     )
-    p.add_argument("--optimizer", required=True, help="registry name (sgd, sgdm, adam, nadam, amsgrad, adamw, padam) or all")
+    p.add_argument(
+        "--optimizer", required=True,
+        help="registry name (sgd, sgdm, adam, nadam, amsgrad, adamw, padam), all, or a plug-in package.module:Class "
+        "(searched around --lr-center or over --lr-min..--lr-max; default: its class's learning rate)",
+    )
     # Checked by run_search against keras_resnet_opt.tuning.search.TUNERS (importing it here would load TensorFlow).
     p.add_argument(
         "--tuner", default="random",
         help="random, bayesian, hyperband, grid, or edge-grid: half-decade learning-rate points around the centre "
         "that step outward while the best is on an edge (default: random)",
     )
-    p.add_argument("--max-trials", type=int, default=10, help="trials per optimizer; a cap for hyperband (default: 10)")
-    p.add_argument("--epochs", type=int, help="epochs per trial, hyperband's maximum (default: the preset's)")
+    p.add_argument("--max-trials", type=positive_int, default=10, help="trials per optimizer; a cap for hyperband (default: 10)")
+    p.add_argument("--epochs", type=positive_int, help="epochs per trial, hyperband's maximum (default: the preset's)")
     p.add_argument("--preset", default="cpu-quick", choices=preset_names(), help="recipe trials train with (default: cpu-quick)")
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
-    p.add_argument("--train-subset", type=int, help="train on a stratified subset of this many images")
-    p.add_argument("--val-size", type=int, help="validation images held out of the training split (the objective)")
+    p.add_argument("--train-subset", type=positive_int, help="train on a stratified subset of this many images")
+    p.add_argument("--val-size", type=positive_int, help="validation images held out of the training split (the objective)")
     p.add_argument("--seed", type=int, help="initial weights, data order and the tuner's draws")
     p.add_argument("--directory", default="tuning/runs", help="parent of the Keras Tuner projects (default: tuning/runs/)")
     p.add_argument("--overwrite", action="store_true", help="discard the existing search of these optimizers and start over")
     p.add_argument("--output", help="best-hyperparameters JSON (default: <directory>/best_hparams.json); table and plots go beside it")
     p.add_argument("--tune-weight-decay", action="store_true", help="also search the weight decay (log scale around the default)")
-    p.add_argument("--hyperband-factor", type=int, default=3, help="hyperband's reduction factor (default: 3)")
-    p.add_argument("--initial-points", type=int, help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)")
+    p.add_argument("--hyperband-factor", type=positive_int, default=3, help="hyperband's reduction factor (default: 3)")
+    p.add_argument("--initial-points", type=positive_int, help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)")
     p.add_argument(
         "--strategy", default="default", choices=STRATEGIES,
         help="tf.distribute strategy each trial trains under, as scripts/train.py: mirrored spreads one trial over "
@@ -43,10 +56,19 @@ def build_parser():
         "Tuner's distributed mode (KERASTUNER_* variables), which runs different trials in parallel processes; "
         "the two combine (docs/tuning.md)",
     )
-    p.add_argument("--partial", type=float, help="fix Padam's p at this value (its project is <optimizer>-p<p>)")
-    p.add_argument("--lr-center", type=float, help="learning rate the space is centred on (default: the registry's)")
-    p.add_argument("--lr-points", type=int, default=3, help="edge-grid: starting points around the centre, odd (default: 3)")
-    p.add_argument("--threads", type=int, help="TensorFlow threads for this process (default: TF's, all cores)")
+    p.add_argument("--partial", type=nonnegative_float, help="fix Padam's p at this value (its project is <optimizer>-p<p>)")
+    p.add_argument(
+        "--lr-center", type=positive_float,
+        help="learning rate the space is centred on (default: the registry's; a plug-in's: its class's)",
+    )
+    p.add_argument(
+        "--lr-min", type=positive_float,
+        help="with --lr-max: search the learning rate over [lr-min, lr-max] (log scale) instead of two decades "
+        "around the centre; not with edge-grid",
+    )
+    p.add_argument("--lr-max", type=positive_float, help="the top of the learning-rate range (see --lr-min)")
+    p.add_argument("--lr-points", type=positive_int, default=3, help="edge-grid: starting points around the centre, odd (default: 3)")
+    p.add_argument("--threads", type=positive_int, help="TensorFlow threads for this process (default: TF's, all cores)")
     p.add_argument("--quiet", action="store_true", help="no trial display or progress bars")
     return p
 
@@ -64,6 +86,8 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     quiet_tensorflow()
+    show_warnings_as_lines()
+    import_tensorflow_quietly()
     from keras_resnet_opt.tuning.search import run_search
 
     try:
@@ -91,7 +115,9 @@ def main(argv=None):
             partial=args.partial,
             lr_center=args.lr_center,
             lr_points=args.lr_points,
-            verbose=0 if args.quiet else 1,
+            lr_min=args.lr_min,
+            lr_max=args.lr_max,
+            verbose=progress_verbosity(args.quiet),
         )
     except (ValueError, FileNotFoundError) as e:  # DataError and SearchDefinitionChanged are ValueErrors
         fail(str(e))

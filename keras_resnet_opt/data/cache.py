@@ -57,8 +57,10 @@ def load_cached(path):
         if arrays_checksum(splits) != stored:
             raise ValueError("checksum mismatch")
         return splits, stored
-    except Exception as e:  # truncated zip, missing key, bit rot: rebuild
-        warnings.warn(f"Ignoring corrupt CIFAR-10 cache {str(path)!r} ({e}); rebuilding it.", stacklevel=2)
+    except Exception:  # truncated zip, garbage, missing key, bit rot: rebuild
+        # numpy's own message for a file that is not a zip talks about pickles
+        # and allow_pickle, which is no help here: say what it means.
+        warnings.warn(f"The CIFAR-10 cache {str(path)!r} is corrupt, rebuilding it.", stacklevel=2)
         return None
 
 

@@ -32,18 +32,29 @@ _PIXELS = int(np.prod(IMAGE_SHAPE))
 LAYOUTS = ("python-pickle", "binary", "image-folder")
 
 
-def detect_layout(data_dir):
+def detect_layout(data_dir, given_by="--data-dir"):
     """Return ``(layout, root)`` for a directory, looking one level down too.
+
+    Args:
+        data_dir: the directory.
+        given_by: where the user gave it ("--data-dir", or the environment
+            variable), so that the error names what to change.
 
     Raises:
         DataError: the directory is missing or holds none of the layouts.
     """
     data_dir = Path(data_dir)
+    if given_by.startswith("--"):
+        change = f"Pass {given_by} pointing at"
+        instead = f"or omit {given_by} to use TFDS"
+    else:
+        change = f"Set {given_by} (now {str(data_dir)!r}) to"
+        instead = f"or unset {given_by} to use TFDS (--data-dir overrides it)"
     if not data_dir.is_dir():
         raise DataError(
-            f"CIFAR-10 directory {str(data_dir)!r} does not exist or is not a directory. "
-            "Pass --data-dir pointing at cifar-10-batches-py, cifar-10-batches-bin or an "
-            "image folder with train/<class>/ and test/<class>/, or omit it to use TFDS."
+            f"CIFAR-10 directory {str(data_dir)!r} (from {given_by}) does not exist or is not a directory. "
+            f"{change} cifar-10-batches-py, cifar-10-batches-bin or an image folder with train/<class>/ and "
+            f"test/<class>/, {instead}."
         )
     candidates = [data_dir, data_dir / "cifar-10-batches-py", data_dir / "cifar-10-batches-bin"]
     for root in candidates:
@@ -54,9 +65,9 @@ def detect_layout(data_dir):
     if (data_dir / "train").is_dir() or (data_dir / "test").is_dir():
         return "image-folder", data_dir
     raise DataError(
-        f"No CIFAR-10 layout found in {str(data_dir)!r}: expected data_batch_1 "
+        f"No CIFAR-10 layout found in {str(data_dir)!r} (from {given_by}): expected data_batch_1 "
         "(cifar-10-batches-py), data_batch_1.bin (cifar-10-batches-bin), or train/ and "
-        "test/ folders of class sub-folders. Check the path, or omit --data-dir to use TFDS."
+        f"test/ folders of class sub-folders. Check the path, {instead}."
     )
 
 

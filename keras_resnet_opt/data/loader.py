@@ -56,12 +56,13 @@ def load_cifar10(data_dir=None, val_size=5000, seed=0, train_subset=None, cache_
     """
     if not isinstance(val_size, (int, np.integer)) or val_size < 0:
         raise DataError(f"`val_size` must be a non-negative integer. Received: val_size={val_size!r}")
+    given_by = "--data-dir" if data_dir else DATA_DIR_ENV
     data_dir = resolve_data_dir(data_dir)
     if data_dir is None:
         arrays = load_tfds_cifar10()
         source, checksum = "tfds:cifar10", arrays_checksum(arrays)
     else:
-        arrays, source, checksum = _load_local(Path(data_dir), cache_dir)
+        arrays, source, checksum = _load_local(Path(data_dir), cache_dir, given_by)
     _validate(arrays, source)
 
     x, y = arrays["train"]
@@ -76,8 +77,8 @@ def load_cifar10(data_dir=None, val_size=5000, seed=0, train_subset=None, cache_
     )
 
 
-def _load_local(data_dir, cache_dir):
-    layout, root = formats.detect_layout(data_dir)
+def _load_local(data_dir, cache_dir, given_by="--data-dir"):
+    layout, root = formats.detect_layout(data_dir, given_by)
     fingerprint = formats.file_fingerprint(formats.list_source_files(layout, root), root)
     path = cache.cache_file(cache_dir or cache.default_cache_dir(), layout, f"{root.resolve()}\n{fingerprint}")
     source = f"{layout}:{root.resolve()}"

@@ -159,6 +159,54 @@ def decay_kind(name):
     return _spec_for(name).decay
 
 
+def is_plugin(name):
+    """True for a plug-in name ("package.module:Class" or a registered
+    "package>Class"), False for a table name."""
+    return isinstance(name, str) and name not in OPTIMIZERS and (":" in name or ">" in name)
+
+
+def check_optimizer_name(name):
+    """Raise the unknown-name ValueError unless ``name`` is a table name or a
+    plug-in whose class imports and is a Keras optimizer."""
+    if is_plugin(name):
+        _import_plugin(name)
+    else:
+        _spec_for(name)
+    return name
+
+
+def optimizer_class(name):
+    """The class ``make_optimizer(name)`` builds (before any coupled-decay wrapper)."""
+    if is_plugin(name):
+        return _import_plugin(name)
+    return _spec_for(name).optimizer_class
+
+
+def default_learning_rate(name):
+    """The learning rate ``make_optimizer(name)`` uses when none is given.
+
+    A table optimizer's comes from the table; a plug-in's is the default of
+    its class's ``learning_rate`` argument (Keras' Lion: 0.001), found the way
+    `_constructor_arguments` follows ``**kwargs`` up the class hierarchy.
+    None when the class has no numeric default: the caller must ask for one.
+    """
+    if not is_plugin(name):
+        return _spec_for(name).defaults.get("learning_rate")
+    for klass in _import_plugin(name).__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters
+        if "learning_rate" in params:
+            default = params["learning_rate"].default
+            if isinstance(default, numbers.Real) and not isinstance(default, bool) and math.isfinite(default) \
+                    and default > 0:
+                return float(default)
+            return None
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            break
+    return None
+
+
 def _constructor_arguments(optimizer_class):
     """Named arguments `optimizer_class(...)` accepts, following **kwargs up
     the class hierarchy (the coupled classes forward them to their base)."""

@@ -1,36 +1,22 @@
 """Keras callbacks that turn ``model.fit`` into a resumable, fully recorded run.
 
-Order matters and ``callbacks_for_run`` fixes it: timing first, then test
+Order matters and ``runner._fit`` fixes it: timing first, then test
 evaluation (so its numbers are in the logs), then the divergence guard, then
 the checkpointer, which writes the checkpoint before the history so that the
 history never claims an epoch that has no checkpoint.
 """
 
 import math
-import os
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from keras_resnet_opt.atomic import atomic_path
+from keras_resnet_opt.training.checkpoints import prune_checkpoints, write_checkpoint
+from keras_resnet_opt.training.errors import CheckpointWriteError
 from keras_resnet_opt.training.history import write_history
-
-CHECKPOINT_DIR = "checkpoints"
-
-
-def checkpoint_path(run_dir, epoch):
-    return Path(run_dir) / CHECKPOINT_DIR / f"epoch-{epoch:04d}.keras"
-
-
-def latest_checkpoint_epoch(run_dir):
-    """Highest epoch with a complete checkpoint (atomic writes: present means whole), or 0."""
-    folder = Path(run_dir) / CHECKPOINT_DIR
-    if not folder.is_dir():
-        return 0
-    epochs = [int(p.stem.split("-")[1]) for p in folder.glob("epoch-*.keras")]
-    return max(epochs, default=0)
+from keras_resnet_opt.training.run_folder import CHECKPOINT_DIR
 
 
 def current_learning_rate(optimizer):
@@ -104,19 +90,20 @@ class DivergenceGuard(keras.callbacks.Callback):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """After each epoch: atomic ``.keras`` checkpoint, then the history rows.
+    """After each epoch: the checkpoint (written, read back), then the history rows,
+    then the checkpoints older than the previous epoch's go (training/checkpoints.py).
 
-    Only the newest checkpoint is kept; older ones are deleted after the
-    history that supersedes them is safely written.
+    Writing the checkpoint first means the history never claims an epoch that
+    has no checkpoint; keeping the previous one means a checkpoint damaged
+    later costs one epoch. A write that fails (a full disk) stops the run
+    with `CheckpointWriteError`, the earlier files untouched.
     """
 
-    def __init__(self, run_dir, history_rows, guard, crash_after_epoch=None):
+    def __init__(self, run_dir, history_rows, guard):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.rows = history_rows
         self.guard = guard
-        # Test hook: simulate `kill -9` right after an epoch is recorded.
-        self.crash_after_epoch = crash_after_epoch
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
@@ -125,16 +112,18 @@ class Checkpointer(keras.callbacks.Callback):
         row = {k: (float(v) if isinstance(v, (np.floating, np.integer, float, int)) else v) for k, v in (logs or {}).items()}
         row["epoch"] = epoch + 1
         row["epoch_time_s"] = time.perf_counter() - self._start
-        self.rows.append(row)
         diverged = self.guard.diverged_at_epoch is not None
-        newest = checkpoint_path(self.run_dir, epoch + 1)
+        folder = self.run_dir / CHECKPOINT_DIR
         if not diverged:  # a NaN model is no checkpoint to resume from
-            with atomic_path(newest) as tmp:
-                self.model.save(tmp)
-        write_history(self.run_dir, self.rows)
+            write_checkpoint(self.model, folder, epoch + 1)
+        try:
+            write_history(self.run_dir, [*self.rows, row])
+        except OSError as e:
+            raise CheckpointWriteError(
+                f"Could not write the history of epoch {epoch + 1} in {str(self.run_dir)!r} ({e}): the run stopped; "
+                "the history up to the epoch before is untouched, so rerunning the same command resumes once that "
+                "is fixed (free some space if the disk is full)."
+            ) from e
+        self.rows.append(row)
         if not diverged:
-            for old in (self.run_dir / CHECKPOINT_DIR).glob("epoch-*.keras"):
-                if old != newest:
-                    old.unlink(missing_ok=True)
-        if self.crash_after_epoch is not None and epoch + 1 >= self.crash_after_epoch:
-            os._exit(137)
+            prune_checkpoints(folder)

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_resnet_opt.atomic import replace_directory
+from keras_resnet_opt.atomic import current_umask, replace_directory
 from keras_resnet_opt.data.constants import IMAGE_SHAPE
 
 ENDPOINT = "serve"
@@ -22,7 +22,8 @@ def export_saved_model(model, path):
     """Write a TF SavedModel with a ``serve`` endpoint taking uint8 ``[N, 32, 32, 3]``.
 
     Written to a temporary folder beside ``path`` and moved into place, so an
-    interruption never leaves a half-written export.
+    interruption never leaves a half-written export. The folder gets the mode
+    the user's other folders get (``mkdtemp`` makes it private).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,6 +41,7 @@ def export_saved_model(model, path):
             input_signature=[tf.TensorSpec(shape=(None, *IMAGE_SHAPE), dtype=tf.uint8, name="images")],
         )
         archive.write_out(str(tmp), verbose=False)
+        tmp.chmod(0o777 & ~current_umask())
         replace_directory(tmp, path)
     finally:
         if tmp.exists():

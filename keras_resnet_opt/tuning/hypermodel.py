@@ -26,10 +26,11 @@ import keras
 import keras_tuner
 
 from keras_resnet_opt import environment
+from keras_resnet_opt.config import safe_name_part
 from keras_resnet_opt.data import load_cifar10
 from keras_resnet_opt.data.pipeline import eval_dataset, steps_per_epoch, train_dataset
-from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer
-from keras_resnet_opt.tuning.trial_state import TrialRecorder, read_trial_history, resume_point
+from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer, plugin_custom_objects
+from keras_resnet_opt.tuning.trial_state import TrialRecorder, read_trial_history, resume_trial
 
 OBJECTIVE = "val_accuracy"
 
@@ -81,7 +82,7 @@ class ResNetHyperModel(keras_tuner.HyperModel):
     """
 
     def __init__(self, config, space, data, grid=False):
-        super().__init__(name=f"resnet-{space.optimizer}")
+        super().__init__(name=f"resnet-{safe_name_part(space.optimizer)}")
         if config.optimizer != space.optimizer:
             raise ValueError(
                 f"The config's optimizer and the search space's differ. "
@@ -144,14 +145,18 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         steps = self.steps_per_epoch
         callbacks = list(callbacks or [])
         if trial_dir is not None:
-            saved_epoch, checkpoint = resume_point(trial_dir)
-            if initial_epoch < saved_epoch < epochs:
-                import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
-                import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
+            import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
+            import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
 
+            custom_objects = plugin_custom_objects(config)
+
+            def load(path):
                 with model.distribute_strategy.scope():
-                    model = keras.saving.load_model(checkpoint)
-                initial_epoch = saved_epoch
+                    return keras.saving.load_model(path, custom_objects=custom_objects)
+
+            saved_epoch, saved = resume_trial(trial_dir, load, steps, first_epoch=initial_epoch)
+            if saved is not None and saved_epoch < epochs:
+                model, initial_epoch = saved, saved_epoch
             callbacks.append(TrialRecorder(trial_dir, read_trial_history(trial_dir, up_to_epoch=initial_epoch)))
         return model.fit(
             train_dataset(x_train, y_train, config.batch_size, config.seed, initial_epoch, epochs,

@@ -1,7 +1,8 @@
 """`run_search`: a Keras Tuner search per optimizer, resumable, optionally distributed.
 
 Each optimizer gets its own Keras Tuner project, ``<directory>/<optimizer>/``
-(``<optimizer>-p<p>`` when Padam's p is fixed), and, with several optimizers,
+(``<optimizer>-p<p>`` when Padam's p is fixed; a plug-in "pkg.mod:Class" is
+named "pkg.mod.Class", a valid folder name everywhere), and, with several optimizers,
 every one the same tuner, number of trials, epochs and tuner seed (equal
 budgets). The objective is the *final* epoch's accuracy on the validation
 split (``hypermodel.OBJECTIVE``): the model a run ends with is the one it
@@ -17,7 +18,10 @@ its directory until it completes, and its per-epoch ``history.csv`` for good).
 ``overwrite=True`` deletes the project first. The search definition
 (space, tuner, epochs, preset, data settings) is stored in the project as
 ``search_definition.json``; starting with a different one raises
-`SearchDefinitionChanged` instead of mixing trials of two searches.
+`SearchDefinitionChanged` instead of mixing trials of two searches, unless
+the project holds no finished trial and no trained epoch (a start that failed,
+say on a wrong data folder): that one is replaced, with a warning. The data is
+loaded before anything is written, so a wrong data folder fails first.
 
 Distributed, two independent ways (docs/tuning.md), which combine:
 
@@ -49,6 +53,7 @@ import json
 import os
 import shutil
 import socket
+import warnings
 from pathlib import Path
 
 import keras_tuner
@@ -56,12 +61,12 @@ import pandas as pd
 
 from keras_resnet_opt import environment
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.config import STRATEGIES, RunConfig, make_config
-from keras_resnet_opt.optimizers.registry import list_optimizers
+from keras_resnet_opt.config import STRATEGIES, RunConfig, make_config, safe_name_part
+from keras_resnet_opt.optimizers.registry import check_optimizer_name, is_plugin, list_optimizers
 from keras_resnet_opt.tuning.edge_grid import EdgeGridOracle
 from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, final_epoch_metrics, load_search_data
 from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY, search_space
-from keras_resnet_opt.tuning.trial_state import discard_resume_state
+from keras_resnet_opt.tuning.trial_state import TRIAL_HISTORY, discard_resume_state
 
 # "edge-grid": the learning-rate grid that steps outward while the best rate is
 # on an edge (tuning/edge_grid.py); the cpu-budget study's tuner.
@@ -93,6 +98,10 @@ WORKER = "worker"
 
 class SearchDefinitionChanged(ValueError):
     """A project directory holds a search with a different definition."""
+
+
+class SearchReplaced(UserWarning):
+    """A project with no finished trial was replaced by a search with another definition."""
 
 
 @dataclasses.dataclass
@@ -133,12 +142,23 @@ def distributed_role():
 
 
 def resolve_optimizers(name):
-    """``"all"`` -> every registry optimizer; a registry name -> [name]."""
+    """``"all"`` -> every registry optimizer; a registry name or a plug-in -> [name]."""
     if name == "all":
         return list_optimizers()
+    if is_plugin(name):
+        return [check_optimizer_name(name)]  # its module must import
     if name not in list_optimizers():
-        raise ValueError(f"Unknown optimizer {name!r}. Valid optimizers: {', '.join(list_optimizers())}, or all")
+        raise ValueError(
+            f"Unknown optimizer {name!r}. Valid optimizers: {', '.join(list_optimizers())}, all, or a plug-in "
+            "package.module:Class"
+        )
     return [name]
+
+
+def project_name(optimizer, partial=None):
+    """The project folder of an optimizer's search: its name as a folder name, with the fixed p."""
+    name = safe_name_part(optimizer)
+    return name if partial is None else f"{name}-p{partial:g}"
 
 
 def search_definition(config, space, tuner, grid=False, tuner_options=None):
@@ -182,23 +202,58 @@ def _changed_keys(old, new, prefix=""):
     return keys
 
 
+def finished_work(project_dir):
+    """How many trials of the project completed or trained at least one epoch."""
+    done = 0
+    for trial_dir in Path(project_dir).glob("trial_*"):
+        state = trial_dir / "trial.json"
+        try:
+            completed = state.is_file() and json.loads(state.read_text()).get("status") == "COMPLETED"
+        except ValueError:
+            completed = False
+        history = trial_dir / TRIAL_HISTORY
+        trained = history.is_file() and len(history.read_text().strip().splitlines()) > 1
+        done += completed or trained
+    return done
+
+
 def check_definition(project_dir, definition, write=True):
     """Compare ``definition`` with the one stored in ``project_dir``; store it if new.
 
+    A project whose stored definition differs but which holds no finished
+    work (`finished_work`) is deleted and started anew with ``definition``
+    (when ``write``; a distributed worker leaves that to the chief), with a
+    `SearchReplaced` warning.
+
     Raises:
-        SearchDefinitionChanged: a different definition is stored, or the
-            directory holds Keras Tuner state but no definition.
+        SearchDefinitionChanged: a different definition is stored in a
+            project with finished work, or the directory holds Keras Tuner
+            state but no definition.
     """
     project_dir = Path(project_dir)
     path = project_dir / DEFINITION
     hint = "Rerun with the original settings to resume it, pass --overwrite to discard it, or choose another --directory."
     if path.is_file():
-        stored = _defining(json.loads(path.read_text()))
-        changed = _changed_keys(stored, definition)
-        if changed:
+        try:
+            stored = _defining(json.loads(path.read_text()))
+            changed = _changed_keys(stored, definition)
+        except ValueError:  # unreadable, or written by a newer version
+            changed = [f"{DEFINITION} unreadable"]
+        if not changed:
+            return
+        if not write or finished_work(project_dir):
             raise SearchDefinitionChanged(
                 f"{str(project_dir)!r} holds a search with a different definition (changed: {', '.join(changed)}). {hint}"
             )
+        shutil.rmtree(project_dir)
+        write_json(path, definition)
+        warnings.warn(
+            SearchReplaced(
+                f"{str(project_dir)!r} held a search that never finished a trial, with a different definition "
+                f"(changed: {', '.join(changed)}); it now holds this one."
+            ),
+            stacklevel=2,
+        )
         return
     if (project_dir / "oracle.json").exists():
         raise SearchDefinitionChanged(
@@ -383,11 +438,13 @@ def run_search(
     lr_center=None,
     lr_points=3,
     verbose=0,
+    lr_min=None,
+    lr_max=None,
 ):
     """Search the hyperparameters of one optimizer, or of all with equal budgets.
 
     Args:
-        optimizer: a registry name or "all".
+        optimizer: a registry name, a plug-in "package.module:Class", or "all".
         tuner: one of `TUNERS`. Defaults to "random".
         max_trials: trials per optimizer (a cap for Hyperband). Defaults to 10.
         epochs: epochs per trial (Hyperband's maximum); None = the preset's.
@@ -414,10 +471,14 @@ def run_search(
         partial: fix Padam's p at this value (padam only); its project is
             then ``<optimizer>-p<p>``. None searches p where the tuner can.
         lr_center: the learning rate the space is centred on; None = the
-            registry default.
+            registry default (a plug-in's: its class's default).
         lr_points: the edge-extending grid's starting points (odd; "edge-grid"
             only). Defaults to 3.
-        verbose: 0 silent, 1 Keras Tuner's trial display and progress bars.
+        verbose: 0 silent, 1 Keras Tuner's trial display and progress bars,
+            2 the display and one line per epoch.
+        lr_min, lr_max: search the learning rate over ``[lr_min, lr_max]``
+            (both or neither; not with "edge-grid"). None = two decades
+            around the centre.
 
     Returns:
         `SearchResult`.
@@ -436,6 +497,11 @@ def run_search(
         raise ValueError(f"`hyperband_factor` must be >= 2. Received: hyperband_factor={hyperband_factor}")
     if strategy not in STRATEGIES:
         raise ValueError(f"Unknown strategy {strategy!r}. Valid strategies: {', '.join(STRATEGIES)}")
+    if tuner == "bayesian" and initial_points is not None and initial_points < 1:
+        raise ValueError(f"`initial_points` (--initial-points) must be >= 1. Received: initial_points={initial_points}")
+    if (lr_min is None) != (lr_max is None):
+        raise ValueError("Give both --lr-min and --lr-max (the learning-rate range), or neither.")
+    lr_range = None if lr_min is None else (lr_min, lr_max)
     optimizers = resolve_optimizers(optimizer)
     role = distributed_role()
     if role is not None and len(optimizers) > 1:
@@ -459,7 +525,7 @@ def run_search(
     edge = tuner == "edge-grid"
     spaces = {
         name: search_space(name, tune_weight_decay, partial=partial, lr_center=lr_center,
-                           lr_points=lr_points if edge else None)
+                           lr_points=lr_points if edge else None, lr_range=lr_range)
         for name in optimizers
     }
     data_cache = {}
@@ -469,10 +535,13 @@ def run_search(
             data_cache["data"] = load_search_data(next(iter(configs.values())))
         return data_cache["data"]
 
+    if role is None:
+        data()  # a wrong data folder or no network fails here, before any project is written
+
     tables, best, accuracy, failed, records = [], {}, {}, {}, {}
     for name in optimizers:
         config, space = configs[name], spaces[name]
-        project = name if partial is None else f"{name}-p{partial:g}"
+        project = project_name(name, partial)
         project_dir = directory / project
         if overwrite and role != WORKER and project_dir.exists():
             shutil.rmtree(project_dir)
@@ -572,11 +641,11 @@ def write_sensitivity_plots(folder, trials):
     written = []
     for name in dict.fromkeys(done["optimizer"]):
         rows = done[done["optimizer"] == name]
-        path = folder / f"lr_sensitivity_{name}.png"
+        path = folder / f"lr_sensitivity_{safe_name_part(name)}.png"
         plot_lr_sensitivity(rows, path=path)
         written.append(path)
         if pd.to_numeric(rows[PARTIAL], errors="coerce").notna().any():
-            path = folder / f"partial_sensitivity_{name}.png"
+            path = folder / f"partial_sensitivity_{safe_name_part(name)}.png"
             plot_partial_sensitivity(rows, optimizer=name, path=path)
             written.append(path)
     return written

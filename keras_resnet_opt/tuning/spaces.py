@@ -1,11 +1,15 @@
 """The search spaces of the tuner, one per optimizer, all defined here.
 
 Every space is centred on the optimizer's registry default
-(``keras_resnet_opt.optimizers.registry``), so no number is repeated here:
+(``keras_resnet_opt.optimizers.registry``), so no number is repeated here; a
+plug-in optimizer ("package.module:Class") is centred on its class's own
+default learning rate, or on the ``lr_center`` / inside the ``lr_range`` the
+user gives:
 
-- learning rate: log-uniform over ``[default / LR_SPAN, default * LR_SPAN]``
-  (the grid tuner takes ``GRID_POINTS_PER_DECADE`` points a decade over the
-  same range, the default among them);
+- learning rate: log-uniform over ``[default / LR_SPAN, default * LR_SPAN]``,
+  or over ``lr_range`` when given (the grid tuner takes
+  ``GRID_POINTS_PER_DECADE`` points a decade over the same range, the
+  default among them);
 - Padam's p (``partial``): a choice over ``PARTIAL_GRID``, or one fixed
   value (``partial=``), as when each p gets its own learning-rate search;
 - the edge-extending grid (tuner "edge-grid", `EdgeGridOracle`): learning
@@ -25,7 +29,13 @@ search's fingerprint stores) and declares itself on a Keras Tuner
 import dataclasses
 import math
 
-from keras_resnet_opt.optimizers.registry import list_optimizers, optimizer_defaults
+from keras_resnet_opt.optimizers.registry import (
+    check_optimizer_name,
+    default_learning_rate,
+    is_plugin,
+    list_optimizers,
+    optimizer_defaults,
+)
 
 # Two decades around the default: wide enough to hold the published best values
 # of every optimizer compared (e.g. Adam's 1e-3 vs Padam's 1e-1 are each one
@@ -53,7 +63,7 @@ class SearchSpace:
     """The hyperparameters searched for one optimizer.
 
     Args:
-        optimizer: registry name.
+        optimizer: registry name or plug-in "package.module:Class".
         learning_rate: ``(low, high, default)``, searched log-uniformly.
         partial: Padam's p values ``(values, default)``, or None when the
             optimizer has no p.
@@ -160,36 +170,69 @@ def edge_grid_learning_rates(center, points):
     return tuple(rate(k) for k in range(-reach, reach + 1)), tuple(rate(k) for k in range(-half, half + 1))
 
 
-def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=None, lr_points=None):
-    """The search space of a registry optimizer.
+def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=None, lr_points=None, lr_range=None):
+    """The search space of a registry or plug-in optimizer.
 
     Args:
-        optimizer: one of ``list_optimizers()``.
+        optimizer: one of ``list_optimizers()``, or a plug-in
+            "package.module:Class".
         tune_weight_decay: also search the weight decay (log-uniform around
             the registry default). Defaults to False: the decay stays at the
             value a training run would use.
         partial: fix Padam's p at this value instead of searching
             ``PARTIAL_GRID`` (padam only). Defaults to None.
         lr_center: the learning rate the space is centred on; None = the
-            registry default.
+            registry default (a plug-in's: its class's default), or the
+            geometric middle of ``lr_range``.
         lr_points: build the edge-extending grid, starting from this many
             rates around the centre (odd); None for the other tuners.
+        lr_range: ``(low, high)``: search the learning rate over this range
+            instead of ``LR_SPAN`` around the centre (not with the
+            edge-extending grid, which steps out from its centre by itself).
 
     Raises:
         ValueError: an unknown optimizer (the message lists the valid ones),
-            weight-decay tuning for an optimizer whose default decay is 0, a
-            p for an optimizer without one or outside [0, 0.5], or an even or
+            weight-decay tuning for an optimizer without a default decay, a
+            p for an optimizer without one or outside [0, 0.5], a plug-in
+            with no learning rate to centre on, a bad range, or an even or
             non-positive ``lr_points``.
     """
-    if optimizer not in list_optimizers():
+    if not is_plugin(optimizer) and optimizer not in list_optimizers():
         raise ValueError(
-            f"No search space for optimizer {optimizer!r}: spaces are defined around registry defaults. "
-            f"Valid optimizers: {', '.join(list_optimizers())}"
+            f"No search space for optimizer {optimizer!r}: spaces are defined around registry defaults or a "
+            f"learning rate you give. Valid optimizers: {', '.join(list_optimizers())}, or a plug-in "
+            "package.module:Class"
         )
-    defaults = optimizer_defaults(optimizer)
-    lr = float(defaults[LEARNING_RATE] if lr_center is None else lr_center)
-    if lr <= 0:
-        raise ValueError(f"`lr_center` must be positive. Received: lr_center={lr_center}")
+    check_optimizer_name(optimizer)  # a plug-in must import
+    defaults = {} if is_plugin(optimizer) else optimizer_defaults(optimizer)
+    low = high = None
+    if lr_range is not None:
+        low, high = (float(v) for v in lr_range)
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+            raise ValueError(
+                f"The learning-rate range must be two finite numbers 0 < low < high. Received: lr_range={lr_range}"
+            )
+        if lr_points is not None:
+            raise ValueError(
+                "The edge-extending grid steps outward from its centre by itself: give it --lr-center (and "
+                "--lr-points), not a range."
+            )
+    if lr_center is not None:
+        lr = float(lr_center)
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"`lr_center` must be a finite number > 0. Received: lr_center={lr_center}")
+        if low is not None and not low <= lr <= high:
+            raise ValueError(f"`lr_center` {lr} lies outside the learning-rate range [{low}, {high}].")
+    elif low is not None:
+        lr = float(f"{math.sqrt(low * high):.6g}")
+    else:
+        lr = default_learning_rate(optimizer)
+        if lr is None:
+            raise ValueError(
+                f"Optimizer {optimizer!r} has no default learning rate to centre the search on: give "
+                "--lr-center, or --lr-min and --lr-max."
+            )
+        lr = float(lr)
     fixed_partial = partial
     partial = None
     if fixed_partial is not None:
@@ -219,4 +262,6 @@ def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=Non
         lr_grid, lr_initial = edge_grid_learning_rates(lr, lr_points)
         lr = lr_initial[len(lr_initial) // 2]
         return SearchSpace(optimizer, (lr_grid[0], lr_grid[-1], lr), partial, weight_decay, lr_grid, lr_initial)
-    return SearchSpace(optimizer, (lr / LR_SPAN, lr * LR_SPAN, lr), partial, weight_decay)
+    if low is None:
+        low, high = lr / LR_SPAN, lr * LR_SPAN
+    return SearchSpace(optimizer, (low, high, lr), partial, weight_decay)
