@@ -56,7 +56,10 @@ POLL_S = 5.0
 SKIP_FILES = ("model.keras", "checkpoint.weights.h5")
 SKIP_DIRS = ("tensorboard", "resume", "checkpoints")
 KEEP_CHECKPOINTS = ("results/he2016/",)
-COLLECTED = ("results", "saved_models/he2016-resnet20-sgdm-s0")
+# What a campaign writes: only these folders are copied back, never the rest of
+# the clone's tree (its results/ also holds the older, committed copies of
+# other studies and of this folder's plan, which must not overwrite newer ones).
+COLLECTED = ("results/he2016", "results/cpu-budget", "results/cpu-budget-30", "saved_models/he2016-resnet20-sgdm-s0")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -226,10 +229,10 @@ def _skipped(relative):
 def collect(code_dir, repo_dir, out=print):
     """Copy what the campaign wrote in ``code_dir`` into the repository at ``repo_dir``.
 
-    Everything under ``results/`` (run folders, finished or not: config,
+    The campaign's folders (`COLLECTED`: run folders, finished or not: config,
     history, manifest, test predictions; tuning projects: Keras Tuner's
-    trial.json and oracle.json, each trial's history.csv) and the He et al.
-    run's SavedModel, without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
+    trial.json and oracle.json, each trial's history.csv; the He et al. run's
+    SavedModel), without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
     Files are copied only when new or changed, atomically. Returns the
     repository paths written.
     """

@@ -129,6 +129,8 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
         "results/he2016/runs/he/.history.tmp.json": False,  # an atomic write in flight
         "saved_models/he2016-resnet20-sgdm-s0/saved_model.pb": True,
         "saved_models/other/saved_model.pb": False,
+        "results/cpu-quick/report.md": False,  # another study: the clone's copy is older than the repository's
+        "results/campaign/plan.json": False,
     }
     for name in files:
         (code / name).parent.mkdir(parents=True, exist_ok=True)
