@@ -254,5 +254,15 @@ def collect(code_dir, repo_dir, out=print):
             shutil.copy2(path, tmp)
             os.replace(tmp, target)
             written.append(target)
+    # A kept checkpoint folder mirrors the clone's: older epochs the run has
+    # since pruned go, so the repository holds one resume point, not all of them.
+    for source in sorted(code_dir.glob("results/**/checkpoints")):
+        relative = source.relative_to(code_dir)
+        if not any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
+            continue
+        for stale in sorted((repo_dir / relative).glob("*")):
+            if stale.is_file() and not (source / stale.name).exists():
+                stale.unlink()
+                out(f"removed {stale} (the run has moved past it)")
     out(f"collected {len(written)} changed file(s) into {repo_dir}")
     return written

@@ -138,3 +138,8 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     written = collect(code, repo, out=lambda _: None)
     assert sorted(p.relative_to(repo).as_posix() for p in written) == sorted(n for n, keep in files.items() if keep)
     assert collect(code, repo, out=lambda _: None) == []  # nothing changed: nothing rewritten
+    # The He run moves on: its new checkpoint arrives, the pruned one leaves the repository too.
+    old = code / "results/he2016/runs/he/checkpoints/epoch-0042.keras"
+    old.rename(old.with_name("epoch-0043.keras"))
+    collect(code, repo, out=lambda _: None)
+    assert [p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()] == ["epoch-0043.keras"]
