@@ -65,19 +65,13 @@ def bare_keras_rate(model_name, x, y, epochs, batch_size, precision, jit):
     return fit_images_per_second(model, x, y, epochs, batch_size)
 
 
-def torch_rate(images, batch_size, steps=None, device="cpu", precision="float32"):
-    """Plain PyTorch ResNet-20 (option A shortcuts) training steps on random tensors.
+def torch_resnet20(device="cpu"):
+    """The project's ResNet-20 (option A shortcuts) in plain PyTorch, on ``device``.
 
-    ``precision`` follows the Keras side: "mixed_bfloat16" / "mixed_float16"
-    run the forward pass under ``torch.autocast`` in that format (weights and
-    optimizer stay float32, as Keras' mixed policies keep them). On a GPU the
-    tensors are channels-last, the layout its convolutions run fastest in.
+    On a GPU it is channels-last, the layout its convolutions run fastest in.
     """
-    import contextlib
-
-    import torch
-    from torch import nn
     import torch.nn.functional as F
+    from torch import nn
 
     class Block(nn.Module):
         def __init__(self, cin, cout, stride):
@@ -101,9 +95,30 @@ def torch_rate(images, batch_size, steps=None, device="cpu", precision="float32"
         for i in range(3):
             layers.append(Block(cin, width, 2 if width != 16 and i == 0 else 1))
             cin = width
-    layout = torch.channels_last if device != "cpu" else torch.contiguous_format
     net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
-    net = net.to(device, memory_format=layout)
+    return net.to(device, memory_format=_torch_layout(device))
+
+
+def _torch_layout(device):
+    import torch
+
+    return torch.channels_last if device != "cpu" else torch.contiguous_format
+
+
+def torch_rate(images, batch_size, steps=None, device="cpu", precision="float32"):
+    """Plain PyTorch ResNet-20 (`torch_resnet20`) training steps on random tensors.
+
+    ``precision`` follows the Keras side: "mixed_bfloat16" / "mixed_float16"
+    run the forward pass under ``torch.autocast`` in that format (weights and
+    optimizer stay float32, as Keras' mixed policies keep them).
+    """
+    import contextlib
+
+    import torch
+    import torch.nn.functional as F
+
+    net = torch_resnet20(device)
+    layout = _torch_layout(device)
     opt = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
     x = torch.randn(batch_size, 3, 32, 32, device=device).contiguous(memory_format=layout)
     y = torch.randint(0, 10, (batch_size,), device=device)

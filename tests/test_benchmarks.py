@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -47,3 +46,21 @@ def test_campaign_throughput_reports_both_configurations(tmp_path):
     rows = {(r["processes"], r["threads_each"], r["precision"]): r for r in summary["results"]}
     assert set(rows) == {(1, 2, "float32"), (2, 1, "float32")}
     assert all(r["total_images_per_s"] > 0 and r["per_process_images_per_s"] > 0 for r in rows.values())
+
+
+def test_profile_attributes_op_time_and_the_fused_batch_norm_runs(tmp_path):
+    path = tmp_path / "profile.json"
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "profile_step.py"), "--precision", "float32", "--steps", "2",
+         "--warmup", "1", "--batch-size", "16", "--no-torch", "--json", str(path)],
+        capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "| step wall time (unprofiled) |" in out.stdout
+    tf_side = json.loads(path.read_text())["TensorFlow/Keras"]
+    assert tf_side["categories"]["conv forward"] > 0 and tf_side["categories"]["batch norm backward"] > 0
+    # The models' batch norm runs TensorFlow's fused kernel (forward and gradient), not Keras' separate ops.
+    op_types = {name.rsplit(":", 1)[1] for name in tf_side["ops"]}
+    assert any("FusedBatchNorm" in t and "Grad" not in t for t in op_types)
+    assert any("FusedBatchNormGrad" in t for t in op_types)
+    assert "SquaredDifference" not in op_types

@@ -2,6 +2,8 @@
 
 from keras import layers
 
+from keras_resnet_opt.models.batch_norm import FusedBatchNormalization
+
 # PyTorch's BatchNorm momentum 0.1 is Keras' 0.9; eps 1e-5 matches both papers' code.
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
@@ -23,7 +25,7 @@ def conv_bn(x, filters, kernel_size, stride, name, activation, synchronized=Fals
         kernel_initializer="he_normal",
         name=f"{name}_conv",
     )(x)
-    x = layers.BatchNormalization(
+    x = FusedBatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=f"{name}_bn"
     )(x)
     if activation:
