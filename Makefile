@@ -6,24 +6,35 @@ PRESET ?= cpu-quick
 OPTIMIZER ?= padam
 # Empty: TFDS `cifar10` (or $$KERAS_RESNET_OPT_DATA_DIR). Set it to use a local copy.
 DATA_DIR ?=
-# More scripts/train.py flags, e.g. ARGS="--seed 1 --wait" (see python scripts/train.py --help).
+# More kro-train flags, e.g. ARGS="--seed 1 --wait" (see kro-train --help).
 ARGS ?=
+# Exact versions (see its header); `pip install -e .` without it takes setup.cfg's ranges.
+LOCK := requirements.lock
 
-.PHONY: setup train test clean
+.PHONY: setup train test lock clean
 
-$(BIN)/.installed: setup.cfg pyproject.toml
+$(BIN)/.installed: setup.cfg pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(LOCK) -e ".[dev]"
 	touch $@
 
 setup: $(BIN)/.installed
 
 train: setup
-	$(BIN)/python scripts/train.py --optimizer $(OPTIMIZER) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
+	$(BIN)/kro-train --optimizer $(OPTIMIZER) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:faulthandler
+
+# After changing setup.cfg's requirements: install them into .venv without the old pins, run
+# the tests, then rewrite $(LOCK) from the versions .venv now has (scripts/write_lock.py).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python scripts/write_lock.py > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
 
 clean:
 	rm -rf $(VENV) runs tuning/runs .pytest_cache

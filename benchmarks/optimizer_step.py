@@ -39,9 +39,7 @@ import tensorflow as tf  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # one traced update per optimizer is intended
 
-from keras_resnet_opt.optimizers import Padam  # noqa: E402
-from keras_resnet_opt.optimizers import list_optimizers  # noqa: E402
-from keras_resnet_opt.optimizers import make_optimizer  # noqa: E402
+from keras_resnet_opt.optimizers import Padam, list_optimizers, make_optimizer  # noqa: E402
 
 # Updates per timed repeat: enough to amortise Python call overhead on the
 # small model, few on ResNet-18, where one step is tens of milliseconds on CPU.

@@ -16,8 +16,7 @@ import math
 from pathlib import Path
 
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.training.history import read_history
-from keras_resnet_opt.training.runner import MANIFEST
+from keras_resnet_opt.training.run_folder import MANIFEST, read_history
 
 
 def _steps_per_epoch(manifest):

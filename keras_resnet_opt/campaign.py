@@ -18,8 +18,12 @@ checkpoints), so the driver only has to:
   to the plan while it runs (the final runs, once tuning has chosen their
   rates) are picked up without stopping the jobs in flight;
 - run every job from one code checkout (``code_dir``, a clone at a fixed
-  commit), so that work on the main tree does not change runs in flight.
-  The runs' manifests record that commit (``environment.code_version``).
+  commit), so that work on the main tree does not change runs in flight:
+  the checkout is each job's working directory and first ``PYTHONPATH``
+  entry, so its scripts import the checkout's package, not the one installed
+  (editable, from the main tree) in the venv. The runs' manifests record
+  that commit (``environment.code_version`` reads the imported package's
+  location).
 
 A plan is JSON: ``{"jobs": [{"name": "tune-sgdm", "argv": ["tuning/search.py",
 "--optimizer", "sgdm", ...], "after": []}, ...]}``; ``argv[0]`` is a script
@@ -42,6 +46,8 @@ import time
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_json
+from keras_resnet_opt.training import run_folder
+from keras_resnet_opt.tuning.options import RESUME_DIR
 
 STATE = "state.json"
 LOGS = "logs"
@@ -53,8 +59,8 @@ POLL_S = 5.0
 # trial's resume point) and the per-epoch checkpoints of unfinished runs,
 # except under KEEP_CHECKPOINTS: the He et al. run takes about ten hours, so its
 # resume point travels with the repository to whichever machine continues it.
-SKIP_FILES = ("model.keras", "checkpoint.weights.h5")
-SKIP_DIRS = ("tensorboard", "resume", "checkpoints")
+SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
+SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
 KEEP_CHECKPOINTS = ("results/he2016/",)
 # What a campaign writes: only these folders are copied back, never the rest of
 # the clone's tree (its results/ also holds the older, committed copies of
@@ -135,6 +141,13 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
+def job_environment(code_dir, environ=None):
+    """A job's environment: ``environ`` (default: this process's) with ``code_dir`` first on ``PYTHONPATH``."""
+    environ = os.environ if environ is None else environ
+    path = [str(code_dir), *[p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    return {**environ, "PYTHONPATH": os.pathsep.join(path)}
+
+
 def job_command(job, python, threads):
     command = [python, *job.argv]
     if job.threads and threads is not None:
@@ -167,7 +180,7 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
     state.update(driver_pid=os.getpid(), process_group=os.getpgid(0), code_dir=str(code_dir), started=_now())
     write_json(campaign_dir / STATE, state)
     python = python or sys.executable
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(code_dir), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    env = job_environment(code_dir)
     status = {name: record.get("status") for name, record in state["jobs"].items()}
     if retry_failed:
         status = {n: s for n, s in status.items() if s != FAILED}
@@ -219,7 +232,7 @@ def _skipped(relative):
     if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight
         return True
     for folder in parts[:-1]:
-        if folder == "checkpoints" and any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
+        if folder == run_folder.CHECKPOINT_DIR and any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
             continue
         if folder in SKIP_DIRS:
             return True

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from keras_resnet_opt.model_names import cifar_depth
+from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, check_optimizer_name, check_partial
 
 STRATEGIES = ("default", "mirrored", "multiworker")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -28,6 +29,12 @@ PER_OPTIMIZER = "per_optimizer"
 # no "." or "..", nothing hidden (a leading "." is how temporary files are named).
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+=-]*$")
 MAX_NAME_LENGTH = 200
+# The fields that do not change what a run computes, so that two configs that
+# differ only in them describe the same run (training resumes it, a search
+# resumes its project): where the data is read from (a moved copy is the same
+# data), the folder's name, and the strategy (with synchronised BatchNorm and
+# the same global batch, one device or several compute the same steps).
+NOT_DEFINING = ("data_dir", "run_name", "strategy")
 
 
 def safe_name_part(text):
@@ -45,6 +52,13 @@ def check_folder_name(name, what="run_name"):
             f"no '/', at most {MAX_NAME_LENGTH} characters). Received: {what}={name!r}. "
             "Choose where runs go with --output-dir."
         )
+    return name
+
+
+def check_strategy(name):
+    """Return ``name`` if it is one of `STRATEGIES`, else raise ValueError listing them."""
+    if name not in STRATEGIES:
+        raise ValueError(f"Unknown strategy {name!r}. Valid strategies: {', '.join(STRATEGIES)}")
     return name
 
 
@@ -106,12 +120,7 @@ class RunConfig:
             (self.lr_schedule in LR_SCHEDULES, f"`lr_schedule` must be one of {LR_SCHEDULES}. Received: {self.lr_schedule!r}"),
             (self.lr_scaling in LR_SCALINGS, f"`lr_scaling` must be one of {LR_SCALINGS}. Received: {self.lr_scaling!r}"),
             (self.precision in PRECISIONS, f"`precision` must be one of {PRECISIONS}. Received: {self.precision!r}"),
-            (self.strategy in STRATEGIES, f"`strategy` must be one of {STRATEGIES}. Received: {self.strategy!r}"),
             (self.val_size >= 0, f"`val_size` must be >= 0. Received: val_size={self.val_size}"),
-            (
-                self.partial is None or 0.0 <= self.partial <= 0.5,
-                f"`partial` (Padam's p) must be in [0, 0.5]. Received: partial={self.partial}",
-            ),
             (
                 self.learning_rate is None or (math.isfinite(self.learning_rate) and self.learning_rate > 0),
                 f"`learning_rate` must be a finite number > 0. Received: learning_rate={self.learning_rate}",
@@ -128,12 +137,24 @@ class RunConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        check_strategy(self.strategy)
+        check_optimizer_name(self.optimizer)
         cifar_depth(self.model)  # raises with the valid names
         if self.run_name is not None:
             check_folder_name(self.run_name)
-        if self.partial is not None and self.optimizer != "padam":
-            raise ValueError(f"`partial` only applies to padam. Received: optimizer={self.optimizer!r}, partial={self.partial}")
+        if self.partial is not None:
+            check_partial(self.partial)
+            if self.optimizer not in DEFAULT_PARTIAL:
+                raise ValueError(
+                    f"`partial` only applies to {', '.join(DEFAULT_PARTIAL)}. "
+                    f"Received: optimizer={self.optimizer!r}, partial={self.partial}"
+                )
         return self
+
+    def defining(self):
+        """`to_dict` without the `NOT_DEFINING` fields: two configs with equal
+        ``defining()`` describe the same run."""
+        return {k: v for k, v in self.to_dict().items() if k not in NOT_DEFINING}
 
     def reference_batch_size(self):
         """The preset's global batch: under ``lr_scaling="linear"`` every initial rate

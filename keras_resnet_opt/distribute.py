@@ -21,9 +21,14 @@ places that break, and ``make_strategy("multiworker")`` turns it on.
 """
 
 import os
+import warnings
+
+from keras_resnet_opt.config import check_strategy
 
 
 def make_strategy(name="default"):
+    """The tf.distribute strategy named ``name`` (one of `config.STRATEGIES`)."""
+    check_strategy(name)
     import tensorflow as tf
 
     if name == "default":
@@ -35,18 +40,15 @@ def make_strategy(name="default"):
             cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
             return tf.distribute.MirroredStrategy(devices=cpus)
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        if "TF_CONFIG" not in os.environ:
-            raise ValueError(
-                "--strategy multiworker needs the TF_CONFIG environment variable "
-                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}).'
-            )
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        enable_multiworker_fit()
-        return strategy
-    from keras_resnet_opt.config import STRATEGIES
-
-    raise ValueError(f"Unknown strategy {name!r}. Valid strategies: {', '.join(STRATEGIES)}")
+    # "multiworker"
+    if "TF_CONFIG" not in os.environ:
+        raise ValueError(
+            "--strategy multiworker needs the TF_CONFIG environment variable "
+            '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}).'
+        )
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    enable_multiworker_fit()
+    return strategy
 
 
 TESTED_KERAS = "3.15."  # the Keras series enable_multiworker_fit was checked against
@@ -82,8 +84,6 @@ def enable_multiworker_fit():
     end with identical weights. Remove this when an upgrade fixes the issue
     (the test then still passes without it).
     """
-    import warnings
-
     import keras
     from keras.src import tree
     from keras.src.backend.tensorflow import trainer as tf_trainer

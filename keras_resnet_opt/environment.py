@@ -63,8 +63,6 @@ def cpu_model():
 
 
 def _cpu_count():
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
@@ -72,6 +70,44 @@ def peak_memory_mib():
     """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+def installed_packages():
+    """Every distribution installed in this environment, ``{name: version}``, sorted by name.
+
+    The manifest keeps the whole list, not only TensorFlow and Keras: a
+    changed NumPy, oneDNN-carrying wheel or TFDS can change a run's numbers
+    too, and a run should say exactly what produced it.
+    """
+    from importlib import metadata
+
+    packages = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            packages[name] = dist.version
+    return dict(sorted(packages.items(), key=lambda item: item[0].lower()))
+
+
+def accelerator_peak_memory_mib():
+    """Peak memory TensorFlow allocated on each GPU since the process started, ``{"GPU:0": MiB}``.
+
+    ``None`` on a machine without a GPU (the manifest's ``peak_memory_mib``
+    then is the whole story), or when TensorFlow cannot tell.
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if not gpus:
+        return None
+    peaks = {}
+    for gpu in gpus:
+        name = gpu.name.split("device:")[-1]
+        try:
+            peaks[name] = tf.config.experimental.get_memory_info(name)["peak"] / 2**20
+        except (ValueError, RuntimeError):
+            return None
+    return peaks
 
 
 def set_threads(threads):

@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.anchor; run `python scripts/anchor_report.py --help`."""
+"""``python scripts/anchor_report.py`` is the installed ``kro-anchor-report`` command: keras_resnet_opt/cli/anchor.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.anchor import main  # noqa: E402
+from keras_resnet_opt.cli.anchor import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

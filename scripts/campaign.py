@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.campaign; run `python scripts/campaign.py --help`."""
+"""``python scripts/campaign.py`` is the installed ``kro-campaign`` command: keras_resnet_opt/cli/campaign.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.campaign import main  # noqa: E402
+from keras_resnet_opt.cli.campaign import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.compare; run `python scripts/compare.py --help`."""
+"""``python scripts/compare.py`` is the installed ``kro-compare`` command: keras_resnet_opt/cli/compare.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.compare import main  # noqa: E402
+from keras_resnet_opt.cli.compare import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.evaluate; run `python scripts/evaluate.py --help`."""
+"""``python scripts/evaluate.py`` is the installed ``kro-evaluate`` command: keras_resnet_opt/cli/evaluate.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.evaluate import main  # noqa: E402
+from keras_resnet_opt.cli.evaluate import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

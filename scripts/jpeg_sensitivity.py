@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.jpeg_sensitivity; run `python scripts/jpeg_sensitivity.py --help`."""
+"""``python scripts/jpeg_sensitivity.py`` is the installed ``kro-jpeg-sensitivity`` command: keras_resnet_opt/cli/jpeg_sensitivity.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.jpeg_sensitivity import main  # noqa: E402
+from keras_resnet_opt.cli.jpeg_sensitivity import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.train; run `python scripts/train.py --help`."""
+"""``python scripts/train.py`` is the installed ``kro-train`` command: keras_resnet_opt/cli/train.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.train import main  # noqa: E402
+from keras_resnet_opt.cli.train import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -7,17 +7,10 @@ and file names keeps the tests on that contract rather than on a copy of it.
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.training.history import write_history
-from keras_resnet_opt.training.runner import CONFIG, MANIFEST, TEST_LABELS, TEST_PREDICTIONS
-
-
-def _write_array(path, values):
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, np.asarray(values, dtype=np.uint8))
+from keras_resnet_opt.atomic import write_json
+from keras_resnet_opt.training.run_folder import CONFIG, MANIFEST, write_history, write_test_predictions
 
 
 def write_run_dir(run_dir, config, history, manifest=None, predictions=None, labels=None):
@@ -30,7 +23,7 @@ def write_run_dir(run_dir, config, history, manifest=None, predictions=None, lab
             trainer's columns (``history.json`` and ``history.csv``).
         manifest: ``manifest.json``; None leaves the run unfinished.
         predictions, labels: class per test image, saved as the trainer's
-            ``.npy`` files when given.
+            ``.npy`` files when both are given.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -38,8 +31,6 @@ def write_run_dir(run_dir, config, history, manifest=None, predictions=None, lab
     write_history(run_dir, pd.DataFrame(history).to_dict("records"))
     if manifest is not None:
         write_json(run_dir / MANIFEST, manifest)
-    if predictions is not None:
-        _write_array(run_dir / TEST_PREDICTIONS, predictions)
-    if labels is not None:
-        _write_array(run_dir / TEST_LABELS, labels)
+    if predictions is not None and labels is not None:
+        write_test_predictions(run_dir, predictions, labels)
     return run_dir

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from keras_resnet_opt.anchor import summarize_anchor, write_anchor_report
-from keras_resnet_opt.training.history import write_history
+from keras_resnet_opt.training.run_folder import write_history
 
 
 def _run(tmp_path, finished=True):

@@ -5,6 +5,7 @@ seconds: each appends its name (and the arguments it got) to a log file.
 """
 
 import json
+import os
 import sys
 
 import pytest
@@ -143,3 +144,63 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     old.rename(old.with_name("epoch-0043.keras"))
     collect(code, repo, out=lambda _: None)
     assert [p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()] == ["epoch-0043.keras"]
+
+
+PROBE = """
+import json, os, sys
+from pathlib import Path
+import keras_resnet_opt
+from keras_resnet_opt.environment import code_version
+out = Path(__file__).resolve().parent.parent / "probe.json"
+out.write_text(json.dumps({
+    "pythonpath": os.environ.get("PYTHONPATH", ""),
+    "package": keras_resnet_opt.__file__,
+    "code": code_version(),
+}))
+"""
+
+
+def test_jobs_import_the_checkouts_package_and_record_its_commit(tmp_path, monkeypatch):
+    # A job is a script in a subfolder (as scripts/train.py is), so its own folder on sys.path does not
+    # reach the checkout: only the driver's PYTHONPATH makes it import the checkout's package rather
+    # than the one installed (editable) in the venv, and code_version() then names the checkout's commit.
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    import keras_resnet_opt.environment
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    code = tmp_path / "code"
+    (code / "keras_resnet_opt").mkdir(parents=True)
+    (code / "keras_resnet_opt" / "__init__.py").write_text("")
+    shutil.copy(Path(keras_resnet_opt.environment.__file__), code / "keras_resnet_opt" / "environment.py")
+    (code / "scripts").mkdir()
+    (code / "scripts" / "probe.py").write_text(PROBE)
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(code), *args], capture_output=True, text=True, check=True).stdout
+
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "fixed commit")
+    commit = git("rev-parse", "HEAD").strip()
+    plan = _plan(tmp_path, [{"name": "probe", "argv": ["scripts/probe.py"], "threads": False}])
+    status = run_campaign(plan, tmp_path / "campaign", code, workers=1, threads=None, python=sys.executable, out=lambda _: None)
+    assert status == {"probe": DONE}, (tmp_path / "campaign" / "logs" / "probe.log").read_text()
+    probe = json.loads((code / "probe.json").read_text())
+    assert probe["pythonpath"].split(os.pathsep) == [str(code.resolve()), "/elsewhere"]
+    assert Path(probe["package"]).resolve() == (code / "keras_resnet_opt" / "__init__.py").resolve()
+    assert probe["code"]["commit"] == commit and probe["code"]["dirty"] is False
+
+
+def test_the_job_environment_puts_the_checkout_first_on_pythonpath(tmp_path):
+    from keras_resnet_opt.campaign import job_environment
+
+    assert job_environment(tmp_path, {"HOME": "/h"}) == {"HOME": "/h", "PYTHONPATH": str(tmp_path)}
+    env = job_environment(tmp_path, {"PYTHONPATH": f"/a{os.pathsep}/b"})
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/a", "/b"]
+    assert job_environment(tmp_path, {"PYTHONPATH": ""})["PYTHONPATH"] == str(tmp_path)

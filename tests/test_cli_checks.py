@@ -1,6 +1,7 @@
 """What the command lines say and write, apart from training itself: numbers checked by
 flag, files readable like the user's others, output that suits a log file."""
 
+import argparse
 import os
 import stat
 
@@ -11,7 +12,8 @@ from keras_resnet_opt.cli import common
 from keras_resnet_opt.cli.evaluate import main as evaluate_main
 from keras_resnet_opt.cli.search import main as search_main
 from keras_resnet_opt.cli.train import main as train_main
-from keras_resnet_opt.tuning.search import run_search
+from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES
+from keras_resnet_opt.tuning.options import SearchOptions
 
 
 def exit_code_and_error(capsys, main, args):
@@ -42,9 +44,9 @@ def test_bad_numbers_are_refused_naming_the_flag(capsys, main, args, flag):
     assert f"argument {flag}:" in err.splitlines()[-1]
 
 
-def test_the_search_api_checks_initial_points_too(tmp_path):
+def test_the_search_api_checks_initial_points_too():
     with pytest.raises(ValueError, match="initial_points.*--initial-points.*>= 1"):
-        run_search("adam", tuner="bayesian", initial_points=-2, directory=tmp_path)
+        SearchOptions(tuner="bayesian", initial_points=-2).validate()
 
 
 @pytest.mark.parametrize("umask,file_mode", [(0o022, 0o644), (0o027, 0o640)])
@@ -105,3 +107,99 @@ def test_warnings_print_as_one_line(capsys):
         common.show_warnings_as_lines()
         warnings.warn("checkpoint 'x' is damaged", UserWarning)
     assert capsys.readouterr().err == "warning: checkpoint 'x' is damaged\n"
+
+
+# Every command: its keras_resnet_opt.cli module, its console script (setup.cfg) and its script shell.
+COMMANDS = {
+    "train": ("kro-train", "scripts/train.py"),
+    "evaluate": ("kro-evaluate", "scripts/evaluate.py"),
+    "compare": ("kro-compare", "scripts/compare.py"),
+    "report": ("kro-report", "scripts/report.py"),
+    "search": ("kro-search", "tuning/search.py"),
+    "campaign": ("kro-campaign", "scripts/campaign.py"),
+    "anchor": ("kro-anchor-report", "scripts/anchor_report.py"),
+    "jpeg_sensitivity": ("kro-jpeg-sensitivity", "scripts/jpeg_sensitivity.py"),
+    "lr_decay_check": ("kro-lr-decay-check", "scripts/lr_decay_check.py"),
+}
+# Options whose values are a fixed list, named by dest.
+FIXED_VALUES = ("preset", "tuner", "precision", "strategy", "lr_schedule", "lr_scaling", "learning_rates")
+
+
+def _parser(module):
+    import importlib
+
+    return importlib.import_module(f"keras_resnet_opt.cli.{module}").build_parser()
+
+
+def test_every_command_is_installed_and_its_shell_only_calls_its_main():
+    import configparser
+
+    from conftest import REPO
+
+    setup = configparser.ConfigParser()
+    setup.read(REPO / "setup.cfg")
+    scripts = dict(
+        line.split(" = ") for line in setup["options.entry_points"]["console_scripts"].strip().splitlines()
+    )
+    assert scripts == {command: f"keras_resnet_opt.cli.{module}:main" for module, (command, _) in COMMANDS.items()}
+    for module, (_, shell) in COMMANDS.items():
+        text = (REPO / shell).read_text()
+        assert f"from keras_resnet_opt.cli.{module} import main\n" in text and "sys.path" not in text
+        assert text.rstrip().endswith('if __name__ == "__main__":\n    raise SystemExit(main())')
+
+
+@pytest.mark.parametrize("module", sorted(COMMANDS))
+def test_every_option_has_help_that_says_its_default(module):
+    parser = _parser(module)
+    formatter = common.HelpFormatter(parser.prog)
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        assert action.help, f"{module}: {action.option_strings or action.dest} has no help"
+        takes_value = action.option_strings and action.nargs != 0
+        if takes_value and not action.required:
+            assert "default" in formatter._get_help_string(action), f"{module}: {action.option_strings} hides its default"
+        if action.dest in FIXED_VALUES:
+            assert action.choices, f"{module}: {action.option_strings} has fixed values but no choices"
+
+
+@pytest.mark.parametrize("module", sorted(COMMANDS))
+def test_every_help_lists_the_exit_codes(module):
+    text = _parser(module).format_help()
+    epilog = text[text.index("exit codes:"):]
+    assert f"  {common.EXIT_OK}  " in epilog and f"  {common.EXIT_BAD_INPUT}  bad input" in epilog
+    assert (f"  {common.EXIT_DIVERGED}  " in epilog) == (module == "train")
+
+
+@pytest.mark.parametrize("module", sorted(COMMANDS))
+def test_help_loads_no_heavy_library(module):
+    # What keeps every --help well under a second: nothing it imports loads TensorFlow, Keras, pandas,
+    # SciPy or matplotlib (each takes from 0.3 s to several seconds to import).
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, contextlib, io\n"
+        f"from keras_resnet_opt.cli.{module} import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'pandas', 'scipy', 'matplotlib') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_search_reads_a_config_file_under_its_flags(tmp_path):
+    from keras_resnet_opt.cli.search import build_parser, search_settings
+
+    path = tmp_path / "trials.toml"
+    path.write_text('preset = "smoke"\nepochs = 3\nseed = 5\nlr_boundaries = [2]\n')
+    args = build_parser().parse_args(["--optimizer", "all", "--config", str(path), "--seed", "6", "--max-trials", "4"])
+    configs, options = search_settings(args)
+    assert [c.optimizer for c in configs] == list(OPTIMIZER_NAMES)
+    assert {(c.preset, c.epochs, c.seed, c.lr_boundaries) for c in configs} == {("smoke", 3, 6, (2,))}
+    assert (options.tuner, options.max_trials) == ("random", 4)
+    path.write_text('optimizer = "adam"\n')
+    with pytest.raises(ValueError, match="takes it from --optimizer"):
+        search_settings(build_parser().parse_args(["--optimizer", "sgd", "--config", str(path)]))

@@ -81,7 +81,7 @@ def test_unknown_preset_lists_valid_ones():
 
 
 def test_learning_rate_is_never_rescaled_unless_asked():
-    from keras_resnet_opt.training.runner import initial_learning_rate
+    from keras_resnet_opt.training.prepare import initial_learning_rate
 
     # Default: a changed global batch keeps the registry's lr (0.1 for sgdm).
     assert initial_learning_rate(make_config("cpu-quick", optimizer="sgdm", batch_size=512)) == pytest.approx(0.1)

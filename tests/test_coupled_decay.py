@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_resnet_opt.optimizers import CoupledAdam
-from keras_resnet_opt.optimizers import CoupledAdamW
-from keras_resnet_opt.optimizers import CoupledNadam
-from keras_resnet_opt.optimizers import CoupledSGD
-from keras_resnet_opt.optimizers import CoupledWeightDecay
-from keras_resnet_opt.optimizers import Padam
-from keras_resnet_opt.optimizers import with_coupled_decay
+from keras_resnet_opt.optimizers import (
+    CoupledAdam,
+    CoupledAdamW,
+    CoupledNadam,
+    CoupledSGD,
+    CoupledWeightDecay,
+    Padam,
+    with_coupled_decay,
+)
 
 WD = 0.05
 

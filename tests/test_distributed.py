@@ -9,7 +9,6 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from conftest import REPO, free_port
 
 pytestmark = pytest.mark.slow
@@ -91,8 +90,8 @@ def test_two_local_workers_end_with_identical_weights(tmp_path, synthetic_dir):
         assert p.returncode == 0, err[-3000:]
     import keras
 
-    import keras_resnet_opt.optimizers  # noqa: F401
     import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut for loading)
+    import keras_resnet_opt.optimizers  # noqa: F401
 
     run_dirs = [tmp_path / d / "smoke-resnet8-padam-s0" for d in ("w0", "w1", "single")]
     weights = [keras.saving.load_model(d / "model.keras").get_weights() for d in run_dirs]

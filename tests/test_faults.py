@@ -18,14 +18,13 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from keras_resnet_opt.cli.train import main as train_main
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.training import callbacks
 from keras_resnet_opt.training.checkpoints import check_checkpoint_file, checkpoint_epochs
-from keras_resnet_opt.training.history import read_history
-from keras_resnet_opt.training.run_lock import LOCK_FILE
+from keras_resnet_opt.training.run_folder import LOCK_FILE, read_history
 from keras_resnet_opt.training.runner import train
 
 NAME = "smoke-resnet8-padam-s0"
@@ -197,6 +196,23 @@ def _empty(path):
     path.write_bytes(b"")
 
 
+def test_a_moved_data_folder_resumes_the_run_and_then_reports_it(tmp_path, capsys, synthetic_dir, reference,
+                                                                stopped_after_epoch_2):
+    # Where the data is read from does not define the run (config.NOT_DEFINING, the rule tuning uses too).
+    out = copy_of(stopped_after_epoch_2, tmp_path)
+    run_dir = out / "runs" / NAME
+    moved = shutil.copytree(synthetic_dir, tmp_path / "moved" / synthetic_dir.name)
+
+    code, stdout, stderr = run_cli(capsys, train_args(moved, out, "--quiet"))
+
+    assert code == 0, stderr
+    assert stdout.splitlines()[0] == f"Resuming {run_dir} from epoch 2 of {EPOCHS}"
+    assert_same_history(read_history(run_dir), reference)
+    assert json.loads((run_dir / "config.json").read_text())["data_dir"] == str(moved)
+    code, stdout, stderr = run_cli(capsys, train_args(synthetic_dir, out, "--quiet"))  # the original folder again
+    assert code == 0 and stdout.startswith("Already finished"), stderr
+
+
 @pytest.mark.parametrize("damage", [_truncate, _flip_bytes, _empty], ids=["truncated", "bit-flipped", "emptied"])
 def test_a_damaged_newest_checkpoint_costs_one_epoch(tmp_path, capsys, synthetic_dir, reference, stopped_after_epoch_2,
                                                      damage):
@@ -281,10 +297,25 @@ def test_a_failed_start_does_not_block_the_corrected_command(tmp_path, capsys, m
     assert_one_error_line(stderr, "not-there", "KERAS_RESNET_OPT_DATA_DIR")
     assert json.loads((tmp_path / "runs" / NAME / "config.json").read_text())["data_dir"] is None
 
+    # Where the data is read from does not define the run (config.NOT_DEFINING): the same run, now trained.
     code, stdout, stderr = run_cli(capsys, [*args, "--data-dir", str(synthetic_dir)])
     assert code == 0, stderr
+    assert "never finished an epoch" not in stderr
+    assert stdout.startswith("Training ") and "Finished:" in stdout
+    assert json.loads((tmp_path / "runs" / NAME / "config.json").read_text())["data_dir"] == str(synthetic_dir)
+
+
+def test_a_failed_start_with_other_settings_is_taken_over(tmp_path, capsys, monkeypatch, synthetic_dir):
+    monkeypatch.setenv("KERAS_RESNET_OPT_DATA_DIR", str(tmp_path / "not-there"))
+    args = ["--preset", "smoke", "--optimizer", "padam", "--epochs", "1", "--output-dir", str(tmp_path / "runs"),
+            "--saved-models-dir", str(tmp_path / "saved"), "--quiet", "--run-name", NAME]
+    code, _, stderr = run_cli(capsys, args)
+    assert code == 2
+
+    code, stdout, stderr = run_cli(capsys, [*args, "--data-dir", str(synthetic_dir), "--lr-schedule", "constant"])
+    assert code == 0, stderr
     replaced = [line for line in stderr.splitlines() if "never finished an epoch" in line]
-    assert len(replaced) == 1 and replaced[0].startswith("warning: ") and "['data_dir']" in replaced[0]
+    assert len(replaced) == 1 and replaced[0].startswith("warning: ") and "['lr_schedule']" in replaced[0]
     assert stdout.startswith("Training ") and "Finished:" in stdout
 
 

@@ -9,8 +9,8 @@ a decay, which is the point), against PyTorch when installed, and through a
 import keras
 import numpy as np
 import pytest
-
 from conftest import apply_gradient_steps
+
 from keras_resnet_opt.optimizers import CoupledHeavyBallSGD, HeavyBallSGD, make_optimizer
 
 

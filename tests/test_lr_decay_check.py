@@ -8,7 +8,6 @@ import sys
 
 import pandas as pd
 import pytest
-
 from conftest import REPO
 
 pytestmark = pytest.mark.slow
@@ -46,7 +45,7 @@ def test_variants_agree_before_the_decay_and_part_after(tmp_path, synthetic_dir)
 def test_batch_losses_undo_keras_size_weighted_running_mean():
     import keras
 
-    from keras_resnet_opt.training.lr_decay_check import batch_losses_callback
+    from keras_resnet_opt.experiments.lr_decay_check import batch_losses_callback
 
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")

@@ -42,8 +42,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import apply_gradient_steps
+
 from keras_resnet_opt.optimizers import Padam
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

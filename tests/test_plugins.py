@@ -12,7 +12,8 @@ import pytest
 from keras_resnet_opt.cli.train import main as train_main
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.training import callbacks
-from keras_resnet_opt.training.runner import initial_learning_rate
+from keras_resnet_opt.training.prepare import initial_learning_rate
+from keras_resnet_opt.tuning.options import SearchOptions, search_configs
 from keras_resnet_opt.tuning.search import run_search
 from keras_resnet_opt.tuning.spaces import search_space
 
@@ -113,8 +114,9 @@ def test_plugin_search_spaces():
 
 
 def test_a_plugin_is_tuned_over_the_range_given_and_trains_with_the_result(tmp_path, synthetic_dir):
-    result = run_search(LION, tuner="random", max_trials=2, epochs=1, preset="smoke", data_dir=str(synthetic_dir),
-                        directory=tmp_path / "tuning", lr_min=1e-4, lr_max=1e-2)
+    result = run_search(search_configs(LION, "smoke", epochs=1, data_dir=str(synthetic_dir)),
+                        SearchOptions(tuner="random", max_trials=2, directory=tmp_path / "tuning", lr_min=1e-4,
+                                      lr_max=1e-2))
     assert result.failed == {}
     table = result.trials
     assert list(table["status"]) == ["completed", "completed"]

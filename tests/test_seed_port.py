@@ -6,8 +6,8 @@ it): no momentum memory, exponent p, double bias correction, no AMSGrad max.
 
 import numpy as np
 import pytest
-
 from conftest import apply_gradient_steps
+
 from keras_resnet_opt.optimizers import make_optimizer
 from keras_resnet_opt.study.seed_port import SeedPortPadam
 

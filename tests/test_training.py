@@ -10,10 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-
+import tensorflow as tf
 from conftest import REPO
+
 from keras_resnet_opt.config import make_config
-from keras_resnet_opt.training.history import COLUMNS
+from keras_resnet_opt.training.run_folder import COLUMNS
 from keras_resnet_opt.training.runner import train
 
 
@@ -52,6 +53,11 @@ def test_smoke_run_records_everything(tmp_path, synthetic_dir):
     assert (result.export_dir / "saved_model.pb").is_file()
     # What the claims report needs: the commit that ran, and per-image test predictions.
     assert set(manifest["code"]) >= {"commit", "dirty"} and set(manifest["threads"]) == {"intra_op", "inter_op"}
+    # Everything installed, and no accelerator memory on a CPU-only machine.
+    assert manifest["packages"]["tensorflow"] == tf.__version__ and "numpy" in manifest["packages"]
+    peaks = manifest["peak_accelerator_memory_mib"]
+    assert peaks is None or all(v > 0 for v in peaks.values())
+    assert _hparams_logged(run_dir / "tensorboard") == {"optimizer": "padam", "seed": 0}
     predictions, labels = np.load(run_dir / "test_predictions.npy"), np.load(run_dir / "test_labels.npy")
     assert predictions.dtype == labels.dtype == np.uint8 and predictions.shape == labels.shape == (100,)
     assert float(np.mean(predictions == labels)) == pytest.approx(manifest["final"]["test_accuracy"], abs=1e-6)
@@ -59,6 +65,27 @@ def test_smoke_run_records_everything(tmp_path, synthetic_dir):
     # A finished run is reported, not retrained.
     again = train(config, tmp_path / "runs", tmp_path / "saved")
     assert again.reused and again.manifest == manifest
+
+
+def _hparams_logged(log_dir):
+    """The optimizer and seed the run wrote to TensorBoard's HParams plugin, read back from the event files."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    found = {}
+    for events in log_dir.rglob("events.out.tfevents.*"):
+        acc = event_accumulator.EventAccumulator(str(events.parent), size_guidance={"tensors": 0})
+        acc.Reload()
+        try:
+            contents = acc.PluginTagToContent("hparams").values()
+        except KeyError:
+            continue  # Keras' train/ and validation/ logs
+        for content in contents:
+            data = plugin_data_pb2.HParamsPluginData.FromString(content)
+            if data.HasField("session_start_info"):
+                values = data.session_start_info.hparams
+                found = {"optimizer": values["optimizer"].string_value, "seed": int(values["seed"].number_value)}
+    return found
 
 
 def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):

@@ -14,27 +14,27 @@ import pytest
 from keras_resnet_opt.cli.search import main
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.optimizers import list_optimizers, optimizer_defaults
+from keras_resnet_opt.training import prepare as prepare_module
 from keras_resnet_opt.tuning import hypermodel as hypermodel_module
-from keras_resnet_opt.tuning import search as search_module
-from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel
-from keras_resnet_opt.tuning.search import (
-    TRIAL_COLUMNS,
+from keras_resnet_opt.tuning import outputs
+from keras_resnet_opt.tuning.definition import (
     SearchDefinitionChanged,
+    SearchReplaced,
     check_definition,
-    distributed_role,
-    run_search,
     search_definition,
-    trial_strategy,
 )
+from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel
+from keras_resnet_opt.tuning.options import SearchOptions, search_configs
+from keras_resnet_opt.tuning.outputs import TRIAL_COLUMNS
+from keras_resnet_opt.tuning.search import run_search
 from keras_resnet_opt.tuning.spaces import LR_SPAN, PARTIAL_GRID, grid_learning_rates, search_space
+from keras_resnet_opt.tuning.tuners import distributed_role, trial_strategy
 
-SMOKE = dict(preset="smoke", epochs=1, verbose=0)
 
-
-def _search(synthetic_dir, tmp_path, optimizer, **kwargs):
-    settings = dict(SMOKE, data_dir=str(synthetic_dir), directory=tmp_path / "runs")
-    settings.update(kwargs)
-    return run_search(optimizer, **settings)
+def _search(synthetic_dir, tmp_path, optimizer, epochs=1, train_subset=None, **options):
+    """A search on the smoke preset, one epoch per trial unless told otherwise."""
+    configs = search_configs(optimizer, "smoke", epochs=epochs, train_subset=train_subset, data_dir=str(synthetic_dir))
+    return run_search(configs, SearchOptions(directory=tmp_path / "runs", **options), verbose=0)
 
 
 def _completed(table):
@@ -70,14 +70,26 @@ def test_unknown_optimizer_and_tuner_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="Valid optimizers: .*padam"):
         search_space("lion")
     with pytest.raises(ValueError, match="Valid optimizers"):
-        run_search("lion", directory=tmp_path)
+        search_configs("lion", "smoke")
     with pytest.raises(ValueError, match="Valid tuners: random, bayesian, hyperband, grid"):
-        run_search("adam", tuner="tpe", directory=tmp_path)
+        run_search(search_configs("adam", "smoke"), SearchOptions(tuner="tpe", directory=tmp_path))
+    assert not any(tmp_path.iterdir())  # refused before anything was written
+
+
+def test_search_configs_follow_the_preset_per_optimizer():
+    configs = search_configs("all", "cpu-budget", epochs=2, seed=3)
+    assert [c.optimizer for c in configs] == list(list_optimizers())
+    assert {c.optimizer: c.weight_decay for c in configs}["adamw"] == 0.5  # the preset's per-optimizer entry
+    assert {c.epochs for c in configs} == {2} and {c.seed for c in configs} == {3}
+    with pytest.raises(ValueError, match="share their data and strategy; `train_subset`"):
+        run_search([make_config("smoke", optimizer="adam"), make_config("smoke", optimizer="sgd", train_subset=64)])
+    with pytest.raises(ValueError, match="searched once"):
+        run_search([make_config("smoke", optimizer="adam")] * 2)
 
 
 def test_unknown_strategy_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(ValueError, match="Valid strategies: default, mirrored, multiworker"):
-        run_search("adam", strategy="horovod", directory=tmp_path)
+        search_configs("adam", "smoke", strategy="horovod")
     with pytest.raises(SystemExit) as info:
         main(["--optimizer", "adam", "--strategy", "horovod", "--directory", str(tmp_path)])
     assert info.value.code == 2
@@ -120,7 +132,7 @@ def test_distributed_environment_is_checked(monkeypatch, tmp_path):
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
     assert distributed_role() == "chief"
     with pytest.raises(ValueError, match="one optimizer per run"):
-        run_search("all", directory=tmp_path)
+        run_search(search_configs("all", "smoke"), SearchOptions(directory=tmp_path))
     monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
     assert distributed_role() == "worker"
 
@@ -157,10 +169,14 @@ def test_random_search_cli_writes_hparams_that_train_py_reads(synthetic_dir, tmp
     for name in ("lr_sensitivity_padam.png", "partial_sensitivity_padam.png"):
         assert (output.parent / name).stat().st_size > 0
     assert not (tmp_path / "runs" / "best_hparams.json").exists()  # --output moved it
+    # Keras Tuner logged each trial (curves and HParams) under the project's tensorboard/.
+    boards = {p.relative_to(tmp_path / "runs" / "padam" / "tensorboard").parts[0]
+              for p in (tmp_path / "runs" / "padam" / "tensorboard").rglob("events.out.tfevents.*")}
+    assert boards == {"0", "1"}
 
 
 def test_bayesian_search_never_touches_the_test_split(synthetic_dir, tmp_path, monkeypatch):
-    real_load = hypermodel_module.load_cifar10
+    real_load = prepare_module.load_cifar10
     loads, evaluated = [], []
 
     class WithoutTest:
@@ -181,7 +197,7 @@ def test_bayesian_search_never_touches_the_test_split(synthetic_dir, tmp_path, m
         evaluated.append(len(images))
         return real_eval(images, labels, batch_size, **kwargs)
 
-    monkeypatch.setattr(hypermodel_module, "load_cifar10", load_without_test)
+    monkeypatch.setattr(prepare_module, "load_cifar10", load_without_test)
     monkeypatch.setattr(hypermodel_module, "eval_dataset", recording_eval)
     # One random point, then one proposed by the Gaussian process.
     result = _search(synthetic_dir, tmp_path, "adam", tuner="bayesian", max_trials=2, initial_points=1)
@@ -273,17 +289,17 @@ def test_outputs_of_separate_searches_merge(tmp_path):
          "val_accuracy": 0.5, "status": "completed", "epochs": 1, "tuner_id": "tuner0"},
     ], columns=list(TRIAL_COLUMNS))
     path = tmp_path / "best.json"
-    search_module.write_best_hparams(path, {"padam": {"learning_rate": 0.1, "partial": 0.125, "weight_decay": None}}, {})
-    search_module.write_best_hparams(path, {"adam": {"learning_rate": 0.002, "partial": None, "weight_decay": None}}, {})
+    outputs.write_best_hparams(path, {"padam": {"learning_rate": 0.1, "partial": 0.125, "weight_decay": None}}, {})
+    outputs.write_best_hparams(path, {"adam": {"learning_rate": 0.002, "partial": None, "weight_decay": None}}, {})
     assert set(json.loads(path.read_text())["best"]) == {"padam", "adam"}
     assert make_config("smoke", hparams=str(path), optimizer="adam").learning_rate == 0.002
 
     csv = tmp_path / "trials.csv"
-    search_module.write_trials_table(csv, table, ["padam"])
+    outputs.write_trials_table(csv, table, ["padam"])
     adam = table.assign(optimizer="adam", partial=None, learning_rate=0.002)
-    _, merged = search_module.write_trials_table(csv, adam, ["adam"])
+    _, merged = outputs.write_trials_table(csv, adam, ["adam"])
     assert list(merged["optimizer"]) == ["adam", "padam"]  # registry order
-    _, merged = search_module.write_trials_table(csv, adam.assign(val_accuracy=0.7), ["adam"])
+    _, merged = outputs.write_trials_table(csv, adam.assign(val_accuracy=0.7), ["adam"])
     assert len(merged) == 2 and merged.loc[merged["optimizer"] == "adam", "val_accuracy"].item() == 0.7
 
 
@@ -291,7 +307,8 @@ def test_a_wrong_data_folder_fails_before_anything_is_written(tmp_path):
     from keras_resnet_opt.data import DataError
 
     with pytest.raises(DataError, match="does not exist"):
-        run_search("adam", preset="smoke", epochs=1, data_dir=str(tmp_path / "missing"), directory=tmp_path / "runs")
+        run_search(search_configs("adam", "smoke", epochs=1, data_dir=str(tmp_path / "missing")),
+                   SearchOptions(directory=tmp_path / "runs"))
     assert not (tmp_path / "runs").exists()
 
 
@@ -304,7 +321,7 @@ def test_a_project_without_a_finished_trial_is_replaced_not_refused(synthetic_di
     (project / "trial_0").mkdir()
     (project / "trial_0" / "trial.json").write_text(json.dumps({"status": "FAILED"}))
 
-    with pytest.warns(search_module.SearchReplaced, match="never finished a trial.*run.epochs"):
+    with pytest.warns(SearchReplaced, match="never finished a trial.*run.epochs"):
         result = _search(synthetic_dir, tmp_path, "adam", max_trials=1)
     assert list(result.trials["status"]) == ["completed"]
     stored = json.loads((project / "search_definition.json").read_text())

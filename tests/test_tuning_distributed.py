@@ -17,7 +17,6 @@ import time
 
 import pandas as pd
 import pytest
-
 from conftest import REPO, free_port
 
 TRIALS = 4
@@ -79,6 +78,7 @@ _MIRRORED_SEARCH = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel
+    from keras_resnet_opt.tuning.options import SearchOptions, search_configs
     from keras_resnet_opt.tuning.search import run_search
     fitted = []
     real_fit = ResNetHyperModel.fit
@@ -88,8 +88,8 @@ _MIRRORED_SEARCH = textwrap.dedent(
                        "synchronized_bn": bool(norms) and all(layer.synchronized for layer in norms)})
         return real_fit(self, hp, model, *args, **kwargs)
     ResNetHyperModel.fit = recording_fit
-    result = run_search("adam", strategy="mirrored", max_trials=1, preset="smoke", epochs=1,
-                        data_dir=sys.argv[1], directory=sys.argv[2])
+    result = run_search(search_configs("adam", "smoke", epochs=1, strategy="mirrored", data_dir=sys.argv[1]),
+                        SearchOptions(max_trials=1, directory=sys.argv[2]))
     record = json.loads(result.output.read_text())["searches"]["adam"]
     print(json.dumps({"fitted": fitted, "failed": result.failed, "record_strategy": record["strategy"],
                       "trials": result.trials.to_dict("records")}))

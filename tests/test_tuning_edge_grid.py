@@ -15,7 +15,8 @@ import pytest
 
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.tuning.edge_grid import EdgeGridOracle
-from keras_resnet_opt.tuning.hypermodel import OBJECTIVE, ResNetHyperModel, final_epoch_metrics, load_search_data
+from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel, final_epoch_metrics, load_search_data
+from keras_resnet_opt.tuning.options import OBJECTIVE
 from keras_resnet_opt.tuning.spaces import EDGE_GRID_REACH, edge_grid_learning_rates, search_space
 from keras_resnet_opt.tuning.trial_state import RESUME_DIR, read_trial_history, resume_point
 

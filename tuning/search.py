@@ -1,11 +1,6 @@
-"""Thin shell over keras_resnet_opt.cli.search; run `python tuning/search.py --help`."""
+"""``python tuning/search.py`` is the installed ``kro-search`` command: keras_resnet_opt/cli/search.py."""
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from keras_resnet_opt.cli.search import main  # noqa: E402
+from keras_resnet_opt.cli.search import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

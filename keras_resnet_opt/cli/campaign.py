@@ -1,28 +1,34 @@
-"""``python scripts/campaign.py PLAN``: run a long study's jobs, K at a time, resumably."""
+"""``kro-campaign PLAN`` (``python scripts/campaign.py``): run a long study's jobs, K at a time, resumably."""
 
-import argparse
 import sys
 
-from keras_resnet_opt.cli.common import fail
+from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
+
+EXIT_CODES = {
+    EXIT_OK: "every job of the plan is done (or, with --collect-into, the files were copied)",
+    EXIT_ERROR: "some jobs failed or could not start because a job they wait for failed (state.json, logs/), "
+    "or an unexpected error",
+}
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
-        description=(
-            "Run the jobs of a campaign plan (JSON) K at a time from a fixed code checkout; rerun the same "
-            "command after an interruption: finished jobs are skipped and the rest resume (keras_resnet_opt/campaign.py)."
-        ),
+    p = make_parser(
+        "Run the jobs of a campaign plan (JSON) K at a time from a fixed code checkout; rerun the same "
+        "command after an interruption: finished jobs are skipped and the rest resume (keras_resnet_opt/campaign.py).",
+        EXIT_CODES,
     )
     p.add_argument("plan", help="the plan JSON: {\"jobs\": [{\"name\", \"argv\", \"after\"}]}")
-    p.add_argument("--campaign-dir", required=True, help="where state.json and logs/ are kept")
-    p.add_argument("--code-dir", required=True, help="the checkout (at a fixed commit) every job runs from")
-    p.add_argument("--workers", type=int, default=2, help="jobs at once (default: 2)")
-    p.add_argument("--threads", type=int, default=1, help="--threads for each job (default: 1; 0 passes none)")
+    p.add_argument("--campaign-dir", required=True, help="where state.json and logs/ are kept (required)")
+    p.add_argument(
+        "--code-dir", required=True, help="the checkout (at a fixed commit) every job runs from: its working directory and first PYTHONPATH entry (required)",
+    )
+    p.add_argument("--workers", type=int, default=2, help="jobs at once")
+    p.add_argument("--threads", type=int, default=1, help="--threads for each job; 0 passes none")
     p.add_argument("--retry-failed", action="store_true", help="rerun the jobs that failed before")
     p.add_argument(
         "--collect-into", metavar="REPO",
         help="run nothing: copy what the jobs wrote under --code-dir (results/, the He run's SavedModel) into "
-        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit",
+        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit (default: run the plan)",
     )
     return p
 
@@ -33,7 +39,7 @@ def main(argv=None):
 
     if args.collect_into:
         collect(args.code_dir, args.collect_into)
-        return 0
+        return EXIT_OK
     try:
         status = run_campaign(
             args.plan, args.campaign_dir, args.code_dir, workers=args.workers,
@@ -43,7 +49,7 @@ def main(argv=None):
         fail(str(e))
     left = {name: s for name, s in status.items() if s != DONE}
     print(f"{len(status) - len(left)} of {len(status)} jobs done" + (f"; not done: {left}" if left else ""))
-    return 0 if not left else 1
+    return EXIT_ERROR if left else EXIT_OK
 
 
 if __name__ == "__main__":

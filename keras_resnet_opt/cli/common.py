@@ -14,7 +14,62 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 import warnings
+
+# What every command's exit status means; each command's --help lists the
+# ones it uses (`exit_codes_epilog`), and the README's "Exit codes" table
+# says the same. argparse exits with 2 for a bad flag, so bad input is 2 here
+# too, whichever layer finds it.
+EXIT_OK = 0
+EXIT_ERROR = 1  # the work did not complete: a stopped run, failed jobs, an unexpected error
+EXIT_BAD_INPUT = 2  # a flag, file or setting that cannot work: one `error:` line, nothing done
+EXIT_DIVERGED = 3  # a training run stopped on a NaN/inf loss (its history up to there is kept)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """``--help`` that shows every option's default and keeps the epilog's lines.
+
+    An option whose help does not already say its default gets
+    ``(default: VALUE)``; an option without a value (a flag) or whose default
+    is None must say in its own words what happens when it is not given.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        unshown = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or not action.option_strings or unshown:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+# What 0 and 2 mean for every command; a command adds the codes it also uses.
+_COMMON_EXIT_MEANINGS = {
+    EXIT_OK: "success",
+    EXIT_BAD_INPUT: "bad input (a flag, file or setting that cannot work): one `error:` line, nothing done",
+}
+
+
+def exit_codes_epilog(meanings):
+    """The "exit codes" part of a command's ``--help``.
+
+    Args:
+        meanings: ``{code: what it means for this command}`` for the codes
+            it uses besides 0 and 2 (which it may also reword).
+    """
+    meanings = {**_COMMON_EXIT_MEANINGS, **meanings}
+    lines = [
+        textwrap.fill(meanings[code], width=79, initial_indent=f"  {code}  ", subsequent_indent=" " * (4 + len(str(code))))
+        for code in sorted(meanings)
+    ]
+    return "exit codes:\n" + "\n".join(lines)
+
+
+def make_parser(description, exit_codes, **kwargs):
+    """An `argparse.ArgumentParser` with this project's conventions: defaults shown, exit codes in the epilog."""
+    return argparse.ArgumentParser(
+        description=description, epilog=exit_codes_epilog(exit_codes), formatter_class=HelpFormatter, **kwargs
+    )
 
 # Lines TensorFlow writes to stderr while it loads and probes devices, none of
 # which asks anything of the user: absl's notice before its log is set up, INFO
@@ -84,7 +139,7 @@ def progress_verbosity(quiet):
     return 1 if sys.stdout.isatty() else 2
 
 
-def fail(message, code=2):
+def fail(message, code=EXIT_BAD_INPUT):
     """Print an error the user can act on and exit (no traceback for bad input)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)

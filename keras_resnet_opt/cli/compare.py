@@ -1,20 +1,25 @@
-"""``python scripts/compare.py``: declare the study's contrasts and claims, run every optimizer x seeds, report.
+"""``kro-compare`` (``python scripts/compare.py``): declare the study's contrasts and claims, run every
+optimizer x seeds, report.
 
 The declaration (`keras_resnet_opt.study.claims.preregister`) is written to
 ``study.json`` before any run starts, so the report can tell what was fixed
 in advance from what was added after the results.
 """
 
-import argparse
 import shlex
 import sys
 
-from keras_resnet_opt.cli.common import fail, quiet_tensorflow
-from keras_resnet_opt.cli.train import EXIT_DIVERGED
+from keras_resnet_opt.cli.common import EXIT_DIVERGED, EXIT_ERROR, EXIT_OK, fail, make_parser, quiet_tensorflow
 from keras_resnet_opt.config import STRATEGIES, preset_names
+from keras_resnet_opt.optimizer_names import check_optimizer_name, check_partial
 from keras_resnet_opt.study.claim_schema import RATE_REGIMES, TUNED, UNTUNED
-from keras_resnet_opt.study.claims import preregister
 from keras_resnet_opt.study.grid import DEFAULT_OPTIMIZERS, check_workers, plan_cells, run_study, write_study_file
+
+EXIT_CODES = {
+    EXIT_OK: f"every run finished (a run that diverged, exit {EXIT_DIVERGED} of its own, is kept in the report "
+    "as such)",
+    EXIT_ERROR: "some runs failed (their logs are in STUDY_DIR/logs/) or an unexpected error",
+}
 
 
 def _floats(text):
@@ -22,49 +27,54 @@ def _floats(text):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description="Compare optimizers over several seeds; rerun to resume.")
-    p.add_argument("--preset", default="cpu-quick", choices=preset_names())
+    p = make_parser("Compare optimizers over several seeds; rerun to resume.", EXIT_CODES)
+    p.add_argument("--preset", default="cpu-quick", choices=preset_names(), help="recipe of every run")
     p.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS), help="comma-separated registry names")
     p.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1 per optimizer")
-    p.add_argument("--partial", dest="partial_sweep", type=_floats, default=[], help="Padam p sweep, e.g. 0.0625,0.125,0.25,0.5")
-    p.add_argument("--sweep-seed", type=int, default=0)
-    p.add_argument("--hparams", help="tuned hyperparameters JSON from tuning/search.py")
+    p.add_argument(
+        "--partial", dest="partial_sweep", type=_floats, default=[],
+        help="Padam p sweep, e.g. 0.0625,0.125,0.25,0.5, one seed each (default: none)",
+    )
+    p.add_argument("--sweep-seed", type=int, default=0, help="the seed of the p sweep's runs")
+    p.add_argument(
+        "--hparams", metavar="FILE",
+        help="tuned hyperparameters JSON from kro-search (tuning/search.py) (default: none, the registry's)",
+    )
     p.add_argument(
         "--workers", type=int, default=1,
-        help="runs per GPU, or runs at once on a CPU-only machine (default: 1). Each run is its own process, "
+        help="runs per GPU, or runs at once on a CPU-only machine. Each run is its own process, "
         "pinned to one GPU with CUDA_VISIBLE_DEVICES (set it yourself to use only some GPUs); on a CPU every "
         "run already uses all cores, so K > 1 there shares them rather than adding speed",
     )
-    p.add_argument("--study-dir", required=True, help="e.g. results/cpu-quick")
-    p.add_argument("--data-dir")
-    p.add_argument("--model")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--train-subset", type=int)
+    p.add_argument("--study-dir", required=True, help="the study's folder, e.g. results/cpu-quick (required)")
+    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    p.add_argument("--model", help="model of every run (default: the preset's)")
+    p.add_argument("--epochs", type=int, help="epochs of every run (default: the preset's)")
+    p.add_argument("--train-subset", type=int, help="training images of every run (default: the preset's)")
     p.add_argument(
         "--strategy", choices=[s for s in STRATEGIES if s != "multiworker"],
-        help="tf.distribute strategy of each run, as scripts/train.py; with mirrored the runs are not pinned "
+        help="tf.distribute strategy of each run, as kro-train; with mirrored the runs are not pinned "
         "to one GPU (each spans every visible GPU), and --workers is the number of runs at once. Not "
         "multiworker: hosts that skip different finished cells would pair different runs in one all-reduce; "
-        "run scripts/train.py --strategy multiworker per cell instead",
+        "run kro-train --strategy multiworker per cell instead (default: the preset's, one device)",
     )
-    p.add_argument("--saved-models-dir", default="saved_models")
+    p.add_argument("--saved-models-dir", default="saved_models", help="parent of the runs' SavedModel exports")
     p.add_argument(
         "--target-val-accuracy", type=float,
         help="validation accuracy (fraction, e.g. 0.8) whose first epoch is each run's time to target; declared "
-        "in study.json before the runs. Without it no speed claim can be decided",
+        "in study.json before the runs. Without it no speed claim can be decided (default: none)",
     )
     p.add_argument(
         "--equivalence-margin", type=float, default=1.0,
-        help="declared margin of the equivalence and non-inferiority tests, percentage points of test error "
-        "(default: 1)",
+        help="declared margin of the equivalence and non-inferiority tests, percentage points of test error",
     )
     p.add_argument(
         "--learning-rates", choices=RATE_REGIMES,
         help="how the runs' learning rates were chosen, declared for the preset: tuned (on validation, per "
-        "optimizer), protocol (fixed by a reproduced protocol) or untuned (registry defaults). Default: tuned "
-        "with --hparams, else untuned",
+        "optimizer), protocol (fixed by a reproduced protocol) or untuned (registry defaults) (default: tuned "
+        "with --hparams, else untuned)",
     )
-    p.add_argument("--no-report", action="store_true")
+    p.add_argument("--no-report", action="store_true", help="run the grid only; write no report")
     return p
 
 
@@ -80,12 +90,14 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     quiet_tensorflow()
-    from keras_resnet_opt.optimizers import list_optimizers
-
     optimizers = [o for o in args.optimizers.split(",") if o]
-    unknown = [o for o in optimizers if o not in list_optimizers() and ":" not in o]
-    if unknown:
-        fail(f"Unknown optimizer(s) {unknown}. Valid optimizers: {', '.join(list_optimizers())}")
+    try:
+        for name in optimizers:
+            check_optimizer_name(name)
+        for p in args.partial_sweep:
+            check_partial(p)
+    except ValueError as e:
+        fail(str(e))
     if args.seeds < 1:
         fail(f"--seeds must be >= 1. Received: {args.seeds}")
     try:
@@ -94,8 +106,6 @@ def main(argv=None):
         fail(str(e))
     if args.target_val_accuracy is not None and not 0 < args.target_val_accuracy <= 1:
         fail(f"--target-val-accuracy must be a fraction in (0, 1]. Received: {args.target_val_accuracy}")
-    if any(not 0 <= p <= 0.5 for p in args.partial_sweep):
-        fail(f"--partial values must be in [0, 0.5]. Received: {args.partial_sweep}")
     seeds = list(range(args.seeds))
     common = common_settings(args)
     cells = plan_cells(optimizers, seeds, args.partial_sweep, args.sweep_seed)
@@ -105,6 +115,8 @@ def main(argv=None):
             partial_sweep=args.partial_sweep, data_dir=args.data_dir,
             command=shlex.join(["python", "scripts/compare.py", *argv]),
         )
+        from keras_resnet_opt.study.claims import preregister  # pandas: not for --help
+
         rates = args.learning_rates or (TUNED if args.hparams else UNTUNED)
         preregister(
             args.study_dir, optimizers=optimizers, target_val_accuracy=args.target_val_accuracy,
@@ -115,7 +127,7 @@ def main(argv=None):
         codes = run_study(args.study_dir, cells, common, args.workers, args.saved_models_dir, gpus=None if pin else [])
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
-    failed = {name: code for name, code in codes.items() if code not in (0, EXIT_DIVERGED)}
+    failed = {name: code for name, code in codes.items() if code not in (EXIT_OK, EXIT_DIVERGED)}
     diverged = [name for name, code in codes.items() if code == EXIT_DIVERGED]
     if diverged:
         print(f"diverged (kept in the report as such): {', '.join(diverged)}")
@@ -126,8 +138,8 @@ def main(argv=None):
         print(f"report: {path}")
     if failed:
         print(f"failed runs (see {args.study_dir}/logs/): {failed}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 if __name__ == "__main__":

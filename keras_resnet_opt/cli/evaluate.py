@@ -1,19 +1,28 @@
-"""``python scripts/evaluate.py SAVED_MODEL``: test-set accuracy from an export alone."""
+"""``kro-evaluate SAVED_MODEL`` (``python scripts/evaluate.py``): test-set accuracy from an export alone."""
 
-import argparse
 import json
 import sys
 
-from keras_resnet_opt.cli.common import fail, import_tensorflow_quietly, positive_int, show_warnings_as_lines
+from keras_resnet_opt.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    fail,
+    import_tensorflow_quietly,
+    make_parser,
+    positive_int,
+    show_warnings_as_lines,
+)
+
+EXIT_CODES = {EXIT_OK: "evaluated", EXIT_ERROR: "an unexpected error"}
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description="Evaluate an exported SavedModel on the CIFAR-10 test split.")
-    p.add_argument("saved_model", help="folder written by scripts/train.py under saved_models/")
+    p = make_parser("Evaluate an exported SavedModel on the CIFAR-10 test split.", EXIT_CODES)
+    p.add_argument("saved_model", help="folder written by kro-train (scripts/train.py) under saved_models/")
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.add_argument("--confusion-png", help="also save the confusion matrix as this PNG")
-    p.add_argument("--batch-size", type=positive_int, default=1000, help="images per batch (default: 1000)")
+    p.add_argument("--confusion-png", metavar="PNG", help="also save the confusion matrix as this PNG (default: none)")
+    p.add_argument("--batch-size", type=positive_int, default=1000, help="images per batch")
     return p
 
 
@@ -36,7 +45,7 @@ def main(argv=None):
         plot_confusion_matrix(result, args.confusion_png)
     if args.json:
         print(json.dumps({**result.to_dict(), "saved_model": args.saved_model, "data_source": data.source}))
-        return 0
+        return EXIT_OK
     print(f"SavedModel {args.saved_model} on {data.source} ({result.num_examples} test images)")
     print(f"accuracy {result.accuracy:.4f}  error {result.error:.4f}")
     print("per-class accuracy:")
@@ -46,7 +55,7 @@ def main(argv=None):
     print("           " + " ".join(f"{n[:5]:>5s}" for n in CLASS_NAMES))
     for name, row in zip(CLASS_NAMES, result.confusion_matrix):
         print(f"{name[:10]:<10s} " + " ".join(f"{v:5d}" for v in row))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,20 +1,23 @@
-"""``python scripts/jpeg_sensitivity.py SAVED_MODEL``: test accuracy after one more JPEG round."""
+"""``kro-jpeg-sensitivity SAVED_MODEL`` (``python scripts/jpeg_sensitivity.py``): test accuracy after one
+more JPEG round."""
 
-import argparse
 import json
 import sys
 
-from keras_resnet_opt.cli.common import fail
+from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
+
+EXIT_CODES = {EXIT_OK: "evaluated; one JSON object printed", EXIT_ERROR: "an unexpected error"}
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
-        description="Evaluate a SavedModel on the test images as given and after re-encoding them as JPEG at "
+    p = make_parser(
+        "Evaluate a SavedModel on the test images as given and after re-encoding them as JPEG at "
         "each quality: an estimate of what the JPEG copy of CIFAR-10 costs (keras_resnet_opt/jpeg_sensitivity.py).",
+        EXIT_CODES,
     )
-    p.add_argument("saved_model", help="an export written by scripts/train.py")
+    p.add_argument("saved_model", help="an export written by kro-train (scripts/train.py)")
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
-    p.add_argument("--qualities", default="95,75,50", help="comma-separated JPEG qualities (default: 95,75,50)")
+    p.add_argument("--qualities", default="95,75,50", help="comma-separated JPEG qualities")
     return p
 
 
@@ -31,7 +34,7 @@ def main(argv=None):
     except (ModelLoadError, DataError, ValueError) as e:
         fail(str(e))
     print(json.dumps({"saved_model": args.saved_model, "data_source": data.source, "results": rows}))
-    return 0
+    return EXIT_OK
 
 
 if __name__ == "__main__":

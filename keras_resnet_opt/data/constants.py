@@ -15,8 +15,6 @@ CLASS_NAMES = (
 )
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SHAPE = (32, 32, 3)
-TRAIN_SIZE = 50_000
-TEST_SIZE = 10_000
 
 # Per-channel normalisation of the Padam reference scripts (on the [0, 1] scale).
 CHANNEL_MEAN = (0.4914, 0.4822, 0.4465)

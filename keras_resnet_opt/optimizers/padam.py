@@ -22,8 +22,8 @@ import numbers
 import keras
 from keras import ops
 
+from keras_resnet_opt.optimizer_names import PADAM_DEFAULT_PARTIAL, check_partial
 from keras_resnet_opt.optimizers.coupled_decay import CoupledWeightDecay
-
 
 # Exponents 2p = 2^-k with k up to this are computed by k square roots.
 _MAX_SQRT_HALVINGS = 4
@@ -218,7 +218,7 @@ class Padam(CoupledWeightDecay, _PadamRule):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
-        partial=0.125,
+        partial=PADAM_DEFAULT_PARTIAL,
         amsgrad=True,
         coupled_weight_decay=None,
         decay_variables="all",
@@ -297,7 +297,4 @@ def _validate_padam_args(learning_rate, beta_1, beta_2, epsilon, partial):
             )
     if not (_is_number(epsilon) and epsilon > 0):
         raise ValueError(f"`epsilon` must be > 0. Received: epsilon={epsilon}")
-    if not (_is_number(partial) and 0 <= partial <= 0.5):
-        raise ValueError(
-            f"`partial` must be in [0, 0.5]. Received: partial={partial}"
-        )
+    check_partial(partial)

@@ -29,11 +29,8 @@ import types
 import keras
 import numpy as np
 
-from keras_resnet_opt.optimizers.coupled_decay import CoupledAdam
-from keras_resnet_opt.optimizers.coupled_decay import CoupledAdamW
-from keras_resnet_opt.optimizers.coupled_decay import CoupledNadam
-from keras_resnet_opt.optimizers.coupled_decay import CoupledWeightDecay
-from keras_resnet_opt.optimizers.coupled_decay import with_coupled_decay
+from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES, PADAM_DEFAULT_PARTIAL, is_plugin
+from keras_resnet_opt.optimizers.coupled_decay import CoupledAdam, CoupledAdamW, CoupledNadam, with_coupled_decay
 from keras_resnet_opt.optimizers.heavy_ball import CoupledHeavyBallSGD
 from keras_resnet_opt.optimizers.padam import Padam
 
@@ -62,7 +59,7 @@ def _spec(optimizer_class, decay, source, **defaults):
 # of Padam (base settings of the compared optimizers), [P] the Padam paper and
 # its reference scripts, [T] PyTorch's defaults, which the reference scripts
 # ran on. Rows marked "choice" are not in those sources; the reason is given.
-OPTIMIZERS = types.MappingProxyType({
+_SPECS = {
     "sgd": _spec(
         CoupledHeavyBallSGD, COUPLED,
         "choice: the sgdm row without momentum, so the pair isolates momentum",
@@ -81,17 +78,17 @@ OPTIMIZERS = types.MappingProxyType({
         learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8,
         amsgrad=False, weight_decay=1e-4,
     ),
-    "amsgrad": _spec(
-        CoupledAdam, COUPLED,
-        "[R]: AMSGrad lr 0.001, beta2 0.99, wd 1e-4; eps [T] 1e-8",
-        learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8,
-        amsgrad=True, weight_decay=1e-4,
-    ),
     "nadam": _spec(
         CoupledNadam, COUPLED,
         "choice: the adam row's values, so the pair isolates Nesterov momentum",
         learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8,
         weight_decay=1e-4,
+    ),
+    "amsgrad": _spec(
+        CoupledAdam, COUPLED,
+        "[R]: AMSGrad lr 0.001, beta2 0.99, wd 1e-4; eps [T] 1e-8",
+        learning_rate=0.001, beta_1=0.9, beta_2=0.99, epsilon=1e-8,
+        amsgrad=True, weight_decay=1e-4,
     ),
     "adamw": _spec(
         CoupledAdamW, DECOUPLED,
@@ -105,25 +102,15 @@ OPTIMIZERS = types.MappingProxyType({
         Padam, COUPLED,
         "[P], [R]: lr 0.1, beta2 0.999, p 1/8, wd 5e-4, amsgrad on; eps [P] 1e-8",
         learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
-        partial=0.125, amsgrad=True, weight_decay=5e-4,
+        partial=PADAM_DEFAULT_PARTIAL, amsgrad=True, weight_decay=5e-4,
     ),
-})
+}
 # fmt: on
+if set(_SPECS) != set(OPTIMIZER_NAMES):
+    raise ImportError(f"The registry's table {sorted(_SPECS)} and OPTIMIZER_NAMES {sorted(OPTIMIZER_NAMES)} differ.")
+# In the order of OPTIMIZER_NAMES (keras_resnet_opt/optimizer_names.py).
+OPTIMIZERS = types.MappingProxyType({name: _SPECS[name] for name in OPTIMIZER_NAMES})
 
-# Arguments every Keras optimizer accepts (from keras.optimizers.Optimizer).
-KERAS_BASE_ARGUMENTS = (
-    "learning_rate",
-    "weight_decay",
-    "clipnorm",
-    "clipvalue",
-    "global_clipnorm",
-    "use_ema",
-    "ema_momentum",
-    "ema_overwrite_frequency",
-    "loss_scale_factor",
-    "gradient_accumulation_steps",
-    "name",
-)
 # The coupled-decay mixin's own arguments; `weight_decay` maps onto the first
 # for coupled optimizers, so the registry does not accept it by this name.
 _COUPLED_ARGUMENTS = ("coupled_weight_decay", "decay_variables")
@@ -149,111 +136,82 @@ def _spec_for(name):
 def optimizer_defaults(name):
     """The default hyperparameters of a table optimizer, as a new dict.
 
-    `weight_decay` is the optimizer's defining decay: see `decay_kind`.
+    `weight_decay` is the optimizer's defining decay (``OPTIMIZERS[name].decay``).
     """
     return dict(_spec_for(name).defaults)
 
 
-def decay_kind(name):
-    """"coupled" or "decoupled": what `weight_decay` means for `name`."""
-    return _spec_for(name).decay
-
-
-def is_plugin(name):
-    """True for a plug-in name ("package.module:Class" or a registered
-    "package>Class"), False for a table name."""
-    return isinstance(name, str) and name not in OPTIMIZERS and (":" in name or ">" in name)
-
-
-def check_optimizer_name(name):
-    """Raise the unknown-name ValueError unless ``name`` is a table name or a
-    plug-in whose class imports and is a Keras optimizer."""
-    if is_plugin(name):
-        _import_plugin(name)
-    else:
-        _spec_for(name)
-    return name
-
-
 def optimizer_class(name):
-    """The class ``make_optimizer(name)`` builds (before any coupled-decay wrapper)."""
+    """The class ``make_optimizer(name)`` builds (before any coupled-decay wrapper).
+
+    Raises:
+        ValueError: an unknown name, or a plug-in that does not import or is
+            not a Keras optimizer.
+    """
     if is_plugin(name):
         return _import_plugin(name)
     return _spec_for(name).optimizer_class
+
+
+def _init_parameters(optimizer_class):
+    """The ``__init__`` parameters of ``optimizer_class`` and of the bases its
+    ``**kwargs`` reach (the coupled classes forward them to their base), nearest first."""
+    for klass in optimizer_class.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters
+        yield params
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            return
 
 
 def default_learning_rate(name):
     """The learning rate ``make_optimizer(name)`` uses when none is given.
 
     A table optimizer's comes from the table; a plug-in's is the default of
-    its class's ``learning_rate`` argument (Keras' Lion: 0.001), found the way
-    `_constructor_arguments` follows ``**kwargs`` up the class hierarchy.
-    None when the class has no numeric default: the caller must ask for one.
+    its class's ``learning_rate`` argument (Keras' Lion: 0.001). None when
+    the class has no numeric default: the caller must ask for one.
     """
     if not is_plugin(name):
         return _spec_for(name).defaults.get("learning_rate")
-    for klass in _import_plugin(name).__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(vars(klass)["__init__"]).parameters
+    for params in _init_parameters(_import_plugin(name)):
         if "learning_rate" in params:
             default = params["learning_rate"].default
-            if isinstance(default, numbers.Real) and not isinstance(default, bool) and math.isfinite(default) \
-                    and default > 0:
+            if _is_number(default) and math.isfinite(default) and default > 0:
                 return float(default)
             return None
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            break
     return None
 
 
 def _constructor_arguments(optimizer_class):
-    """Named arguments `optimizer_class(...)` accepts, following **kwargs up
-    the class hierarchy (the coupled classes forward them to their base)."""
-    accepted = set()
-    for klass in optimizer_class.__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(vars(klass)["__init__"]).parameters
-        accepted.update(
-            n
-            for n, p in params.items()
-            if n != "self"
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        )
-        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-            break
-    return accepted
+    """Named arguments ``optimizer_class(...)`` accepts."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return {
+        n for params in _init_parameters(optimizer_class) for n, p in params.items() if n != "self" and p.kind in kinds
+    }
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def _python_value(key, value):
     """numpy scalars become Python numbers (they are not JSON-serialisable and
-    Keras rejects numpy learning rates)."""
+    Keras rejects numpy learning rates); a learning rate is checked."""
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
     if isinstance(value, np.generic):
         value = value.item()
-    if key == "learning_rate":
-        return _learning_rate(value)
-    return value
-
-
-def _learning_rate(value):
-    if isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
+    if key != "learning_rate" or isinstance(value, keras.optimizers.schedules.LearningRateSchedule):
         return value
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        value = float(value)
+    if _is_number(value):
         if not (math.isfinite(value) and value > 0):
-            raise ValueError(
-                "`learning_rate` must be a finite float > 0. "
-                f"Received: learning_rate={value}"
-            )
-        return value
+            raise ValueError(f"`learning_rate` must be a finite float > 0. Received: learning_rate={float(value)}")
+        return float(value)
     if callable(value):
         return value
     raise ValueError(
-        "`learning_rate` must be a float, an int, a numpy scalar or a "
-        "keras.optimizers.schedules.LearningRateSchedule. "
+        "`learning_rate` must be a float, an int, a numpy scalar or a keras.optimizers.schedules.LearningRateSchedule. "
         f"Received: learning_rate={value!r}"
     )
 
@@ -262,31 +220,20 @@ def _import_plugin(name):
     if ":" in name:
         module_name, _, attribute = name.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            optimizer_class = importlib.import_module(module_name)
         except ImportError as error:
-            raise ValueError(
-                f"Cannot import the module of optimizer plug-in {name!r}: "
-                f"{error}"
-            ) from error
-        optimizer_class = module
+            raise ValueError(f"Cannot import the module of optimizer plug-in {name!r}: {error}") from error
         for part in attribute.split("."):
             optimizer_class = getattr(optimizer_class, part, None)
             if optimizer_class is None:
-                raise ValueError(
-                    f"Module {module_name!r} has no attribute {attribute!r} "
-                    f"(optimizer plug-in {name!r})."
-                )
+                raise ValueError(f"Module {module_name!r} has no attribute {attribute!r} (optimizer plug-in {name!r}).")
     else:
         optimizer_class = keras.saving.get_registered_object(name)
         if optimizer_class is None:
             _spec_for(name)  # raises the unknown-name error
-    if not (
-        isinstance(optimizer_class, type)
-        and issubclass(optimizer_class, keras.optimizers.Optimizer)
-    ):
+    if not (isinstance(optimizer_class, type) and issubclass(optimizer_class, keras.optimizers.Optimizer)):
         raise ValueError(
-            f"Optimizer plug-in {name!r} is not a subclass of "
-            f"keras.optimizers.Optimizer: {optimizer_class!r}"
+            f"Optimizer plug-in {name!r} is not a subclass of keras.optimizers.Optimizer: {optimizer_class!r}"
         )
     return optimizer_class
 
@@ -294,10 +241,7 @@ def _import_plugin(name):
 def _check_overrides(name, overrides, accepted):
     unknown = sorted(set(overrides) - accepted)
     if unknown:
-        raise ValueError(
-            f"Unknown override(s) {unknown} for optimizer {name!r}. "
-            f"Accepted: {sorted(accepted)}."
-        )
+        raise ValueError(f"Unknown override(s) {unknown} for optimizer {name!r}. Accepted: {sorted(accepted)}.")
 
 
 def make_optimizer(name, **overrides):
@@ -311,10 +255,10 @@ def make_optimizer(name, **overrides):
         **overrides: Replace defaults or set other constructor arguments:
             `learning_rate` (float, int, numpy scalar or a
             `LearningRateSchedule`; numbers become Python floats),
-            `weight_decay` (the defining decay, see `decay_kind`; `None` or
-            `0` turns it off), `decay_variables` ("all" or "kernels"),
-            `momentum`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`, `partial`
-            where the optimizer has them, and Keras' base arguments
+            `weight_decay` (the defining decay, ``OPTIMIZERS[name].decay``;
+            `None` or `0` turns it off), `decay_variables` ("all" or
+            "kernels"), `momentum`, `beta_1`, `beta_2`, `epsilon`, `amsgrad`,
+            `partial` where the optimizer has them, and Keras' base arguments
             (`clipnorm`, `use_ema`, `gradient_accumulation_steps`, ...).
 
     Returns:
@@ -327,27 +271,20 @@ def make_optimizer(name, **overrides):
             an override the optimizer does not accept, or a bad value.
     """
     overrides = {k: _python_value(k, v) for k, v in overrides.items()}
-    if isinstance(name, str) and name in OPTIMIZERS:
-        spec = OPTIMIZERS[name]
-        optimizer_class = spec.optimizer_class
-        accepted = _constructor_arguments(optimizer_class) - {
-            "coupled_weight_decay"
-        }
-        _check_overrides(name, overrides, accepted)
-        kwargs = dict(spec.defaults)
-        kwargs.update(overrides)
+    if not is_plugin(name):
+        spec = _spec_for(name)  # raises the unknown-name error
+        _check_overrides(name, overrides, _constructor_arguments(spec.optimizer_class) - {"coupled_weight_decay"})
+        kwargs = {**spec.defaults, **overrides}
         if spec.decay == COUPLED:
             kwargs["coupled_weight_decay"] = kwargs.pop("weight_decay", None)
         elif kwargs.get("weight_decay") is None:
             kwargs["weight_decay"] = 0.0  # Keras' AdamW refuses None
-        return optimizer_class(**kwargs)
+        return spec.optimizer_class(**kwargs)
 
-    if not isinstance(name, str) or (":" not in name and ">" not in name):
-        _spec_for(name)  # raises the unknown-name error
     optimizer_class = _import_plugin(name)
-    accepted = _constructor_arguments(optimizer_class) | set(_COUPLED_ARGUMENTS)
-    accepted.add("weight_decay")
-    accepted.discard("coupled_weight_decay")
+    accepted = (_constructor_arguments(optimizer_class) | set(_COUPLED_ARGUMENTS) | {"weight_decay"}) - {
+        "coupled_weight_decay"
+    }
     _check_overrides(name, overrides, accepted)
     kwargs = dict(overrides)
     weight_decay = kwargs.pop("weight_decay", None)
@@ -355,29 +292,6 @@ def make_optimizer(name, **overrides):
         optimizer_class = with_coupled_decay(optimizer_class)
         kwargs["coupled_weight_decay"] = weight_decay
     return optimizer_class(**kwargs)
-
-
-def describe_optimizer(optimizer):
-    """A flat, JSON-friendly description of an optimizer, for run records.
-
-    Unwraps `LossScaleOptimizer`. Keys: "class" (the registered name),
-    "coupled_weight_decay", "decoupled_weight_decay", "decay_variables", and
-    the optimizer's other config entries (learning rate, betas, ...).
-    """
-    loss_scaled = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
-    if loss_scaled:
-        optimizer = optimizer.inner_optimizer
-    config = optimizer.get_config()
-    config.pop("name", None)
-    description = {
-        "class": keras.saving.get_registered_name(type(optimizer)),
-        "coupled_weight_decay": config.pop("coupled_weight_decay", None),
-        "decoupled_weight_decay": config.pop("weight_decay", None),
-        "decay_variables": config.pop("decay_variables", "all"),
-        "loss_scaled": loss_scaled,
-    }
-    description.update(config)
-    return description
 
 
 def defaults_table_markdown():

@@ -31,9 +31,10 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from keras_resnet_opt.study import measures, stats
-from keras_resnet_opt.study.runs import STATUS_DIVERGED, Study, is_main_variant, seed_key, variant_sort_key
+from keras_resnet_opt.study.runs import Study, is_main_variant, seed_key, variant_sort_key
 from keras_resnet_opt.study.stats import CONFIDENCE
 from keras_resnet_opt.study.tables import export_summary, fmt_setting, summary_to_latex, summary_to_markdown
+from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
 
 # ---------------------------------------------------------------------------
 # Intervals

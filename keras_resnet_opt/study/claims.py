@@ -39,8 +39,7 @@ from keras_resnet_opt.study.claim_schema import (
     paired_test,
 )
 from keras_resnet_opt.study.layout import RUNS_DIR, STUDY_FILE
-from keras_resnet_opt.training.history import HISTORY_CSV, HISTORY_JSON
-from keras_resnet_opt.training.runner import MANIFEST
+from keras_resnet_opt.training.run_folder import HISTORY_CSV, HISTORY_JSON, MANIFEST
 
 # The study's comparison baseline.
 BASELINE = "sgdm"

@@ -28,7 +28,7 @@ from keras_resnet_opt.config import make_config
 from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES, PADAM_DEFAULT_PARTIAL
 from keras_resnet_opt.study.claim_schema import SECTION as PREREGISTRATION
 from keras_resnet_opt.study.layout import LOGS_DIR, RUNS_DIR, STUDY_FILE
-from keras_resnet_opt.training.runner import MANIFEST
+from keras_resnet_opt.training.run_folder import MANIFEST
 
 # What `scripts/compare.py` runs without --optimizers: every registry optimizer
 # but AdamW, the six that results/cpu-quick compared. AdamW joined for the

@@ -11,8 +11,9 @@ make.
 import math
 
 from keras_resnet_opt.study import claim_schema, contrasts, stats
-from keras_resnet_opt.study.runs import read_test_predictions, seed_key
+from keras_resnet_opt.study.runs import seed_key
 from keras_resnet_opt.study.tables import fmt_interval, fmt_p, fmt_value, markdown_table
+from keras_resnet_opt.training.run_folder import read_test_predictions
 
 
 def metric_digits(metric):

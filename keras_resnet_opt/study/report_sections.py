@@ -13,8 +13,9 @@ import re
 
 from keras_resnet_opt.study import aggregate, measures, published
 from keras_resnet_opt.study.claim_schema import UNTUNED
-from keras_resnet_opt.study.runs import STATUS_DIVERGED, is_main_variant, variant_of, variant_sort_key
+from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
+from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
 
 # Fewer epochs than this is "few" next to the published 164-200 epoch recipes.
 FEW_EPOCHS = 100

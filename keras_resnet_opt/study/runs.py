@@ -1,7 +1,7 @@
 """Reading a study directory: one folder per training run, written by the trainer.
 
-Layout (the contract with the training code; the file names are the
-trainer's, `keras_resnet_opt.training.runner` and `.history`)::
+Layout (the contract with the training code; the file names, readers and
+status values are the trainer's, `keras_resnet_opt.training.run_folder`)::
 
     STUDY/study.json                  the grid runner's plan (may be absent)
     STUDY/runs/<run>/config.json      resolved run config (flat JSON object)
@@ -24,17 +24,13 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, OPTIMIZER_NAMES
 from keras_resnet_opt.study.layout import RUNS_DIR, STUDY_FILE
-from keras_resnet_opt.training.history import read_history
-from keras_resnet_opt.training.runner import CONFIG, MANIFEST, TEST_LABELS, TEST_PREDICTIONS
+from keras_resnet_opt.training.run_folder import CONFIG, STATUS_FINISHED, read_history, read_manifest
 
-STATUS_FINISHED = "finished"
-STATUS_DIVERGED = "diverged"
-STATUS_UNFINISHED = "unfinished"
+STATUS_UNFINISHED = "unfinished"  # no manifest yet (the trainer's statuses: STATUS_FINISHED, STATUS_DIVERGED)
 
 
 def default_partial(optimizer):
@@ -190,7 +186,7 @@ def _read_json(path):
 def history_frame(run_dir):
     """A run's per-epoch history as a numeric frame, one row per epoch, sorted.
 
-    The rows are the trainer's own (`training.history.read_history`: the
+    The rows are the trainer's own (`training.run_folder.read_history`: the
     ``history.json`` that resuming reads too), so the study and the trainer
     never disagree on what a run recorded. What this adds is what statistics
     need and the trainer's list of rows does not give: numbers everywhere (the
@@ -226,8 +222,7 @@ def load_run(run_dir):
     config_path = run_dir / CONFIG
     if not config_path.is_file():
         raise FileNotFoundError(f"Expected a run config at {config_path}; it does not exist.")
-    manifest_path = run_dir / MANIFEST
-    manifest = _read_json(manifest_path) if manifest_path.is_file() else None
+    manifest = read_manifest(run_dir)
     return RunRecord(
         name=run_dir.name,
         path=run_dir,
@@ -261,23 +256,3 @@ def load_study(study_dir):
     plan_path = study_dir / STUDY_FILE
     plan = _read_json(plan_path) if plan_path.is_file() else None
     return Study(path=study_dir, runs=tuple(runs), unreadable=tuple(unreadable), plan=plan)
-
-
-def read_test_predictions(run_dir):
-    """``(predictions, labels)`` saved by the trainer in `run_dir`, or None when absent.
-
-    Both are integer arrays over the test images in the test split's order.
-
-    Raises:
-        ValueError: the two files hold different numbers of images.
-    """
-    run_dir = Path(run_dir)
-    paths = run_dir / TEST_PREDICTIONS, run_dir / TEST_LABELS
-    if not all(p.is_file() for p in paths):
-        return None
-    predictions, labels = (np.load(p, allow_pickle=False).astype(np.int64).ravel() for p in paths)
-    if predictions.shape != labels.shape:
-        raise ValueError(
-            f"{run_dir}: {TEST_PREDICTIONS} has {predictions.size} entries but {TEST_LABELS} {labels.size}."
-        )
-    return predictions, labels

@@ -37,6 +37,8 @@ control arm.
 import keras
 from keras import ops
 
+from keras_resnet_opt.optimizer_names import PADAM_DEFAULT_PARTIAL
+
 
 @keras.saving.register_keras_serializable(package="keras_resnet_opt")
 class SeedPortPadam(keras.optimizers.Optimizer):
@@ -50,7 +52,7 @@ class SeedPortPadam(keras.optimizers.Optimizer):
         **kwargs: Keras optimizer arguments (name, clipnorm, ...).
     """
 
-    def __init__(self, learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, partial=0.125,
+    def __init__(self, learning_rate=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, partial=PADAM_DEFAULT_PARTIAL,
                  name="seed_port_padam", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1

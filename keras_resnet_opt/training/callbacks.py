@@ -15,8 +15,7 @@ import numpy as np
 
 from keras_resnet_opt.training.checkpoints import prune_checkpoints, write_checkpoint
 from keras_resnet_opt.training.errors import CheckpointWriteError
-from keras_resnet_opt.training.history import write_history
-from keras_resnet_opt.training.run_folder import CHECKPOINT_DIR
+from keras_resnet_opt.training.run_folder import CHECKPOINT_DIR, write_history
 
 
 def current_learning_rate(optimizer):

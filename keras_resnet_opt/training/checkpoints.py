@@ -34,7 +34,8 @@ from keras_resnet_opt.training.errors import CheckpointWriteError, NoUsableCheck
 # The newest two: the one a resume wants and the one it falls back to.
 KEEP = 2
 DAMAGED_SUFFIX = ".damaged"
-# What every Keras 3 `.keras` file holds; without them it cannot load.
+# What every Keras 3 `.keras` file holds; without them it cannot load. These
+# are Keras' names inside the zip, not files of a run folder (run_folder.py).
 _MEMBERS = ("config.json", "model.weights.h5")
 _NAME = re.compile(r"^epoch-(\d+)\.keras$")
 

@@ -18,8 +18,7 @@ from pathlib import Path
 import filelock
 
 from keras_resnet_opt.training.errors import RunFolderBusy
-
-LOCK_FILE = ".run.lock"
+from keras_resnet_opt.training.run_folder import LOCK_FILE
 
 
 @contextlib.contextmanager

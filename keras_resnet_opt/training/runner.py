@@ -1,71 +1,68 @@
-"""One training run: data, model, optimizer, ``model.fit``, records, resume and export.
+"""One training run: `prepare_run`, ``model.fit``, records, resume and export.
 
-A run lives in ``<output_dir>/<run-name>/``:
-
-    config.json         the resolved RunConfig
-    history.csv/.json   one row per completed epoch (training/history.py)
-    checkpoints/        the newest two per-epoch ``.keras`` checkpoints
-                        (weights, optimizer slots, step counter = schedule
-                        position; training/checkpoints.py); removed once the
-                        run is finished
-    model.keras         the final model with optimizer state
-    test_predictions.npy  the final model's predicted class per test image
-    test_labels.npy     the true labels, in the same order (uint8 each), so
-                        paired tests over test images (McNemar) need no data
-    tensorboard/        TensorBoard logs
-    manifest.json       written last: status, final metrics, versions, device,
-                        data source and checksum, peak memory
-    .run.lock           held while a process trains the run (training/run_lock.py)
-
-and its export in ``<saved_models_dir>/<run-name>/``, a separate folder
-(training/run_folder.py). Rerunning an interrupted run resumes from the newest
-checkpoint that loads and agrees with the history (falling back one epoch
-past a damaged one); the data order and augmentation of each epoch depend
-only on ``(seed, epoch)`` (data/pipeline.py), so a resumed run is the same
-computation as an uninterrupted one.
+A run lives in ``<output_dir>/<run-name>/`` (its files: training/run_folder.py)
+and its export in ``<saved_models_dir>/<run-name>/``, a separate folder.
+Rerunning an interrupted run resumes from the newest checkpoint that loads
+and agrees with the history (falling back one epoch past a damaged one); the
+data order and augmentation of each epoch depend only on ``(seed, epoch)``
+(data/pipeline.py), so a resumed run is the same computation as an
+uninterrupted one. A folder holding the same run (`config.RunConfig.defining`:
+the data folder, the run name and the strategy may differ) is resumed or
+reported; one holding another run is refused.
 """
 
 import dataclasses
-import json
 import shutil
 import time
 import warnings
 from pathlib import Path
 
+import keras
+import numpy as np
+
+from keras_resnet_opt import environment
 from keras_resnet_opt.atomic import atomic_path, write_json
 from keras_resnet_opt.config import check_folder_name
+from keras_resnet_opt.data.pipeline import eval_dataset, train_dataset
+from keras_resnet_opt.training.callbacks import Checkpointer, DivergenceGuard, EpochRecorder, TestEvaluator
+from keras_resnet_opt.training.checkpoints import DamagedCheckpointWarning, fallback_message, resume_checkpoint
 from keras_resnet_opt.training.errors import CheckpointWriteError
-from keras_resnet_opt.training.history import read_history, write_history
+from keras_resnet_opt.training.export import export_saved_model
+from keras_resnet_opt.training.hparams import hparams_callback
+from keras_resnet_opt.training.prepare import (
+    build_run_optimizer,
+    check_checkpoint_optimizer,
+    initial_learning_rate,
+    load_checkpoint,
+    prepare_run,
+)
 from keras_resnet_opt.training.run_folder import (
     CHECKPOINT_DIR,
-    CONFIG,  # noqa: F401  (re-exported: the run folder's file names live here and in run_folder)
-    changed_fields,
+    FINAL_MODEL,
+    MANIFEST,
+    STATUS_DIVERGED,
+    STATUS_FINISHED,
+    TENSORBOARD_DIR,
+    check_same_run,
     check_separate_folders,
     claim_run_dir,
     clear_run_dir,
-    different_configuration_error,
+    read_history,
+    read_manifest,
+    write_history,
+    write_test_predictions,
 )
 from keras_resnet_opt.training.run_lock import run_folder_lock
-
-MANIFEST = "manifest.json"
-FINAL_MODEL = "model.keras"
-TEST_PREDICTIONS = "test_predictions.npy"
-TEST_LABELS = "test_labels.npy"
 
 
 @dataclasses.dataclass
 class RunResult:
     run_dir: Path
-    status: str  # "finished" | "diverged"
+    status: str  # run_folder.STATUS_FINISHED or STATUS_DIVERGED
     manifest: dict
     history: list
     export_dir: Path | None
     reused: bool = False  # True when a finished run was found and not retrained
-
-
-def read_manifest(run_dir):
-    path = Path(run_dir) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def train(config, output_dir="runs", saved_models_dir="saved_models", force=False, verbose=0, command=None,
@@ -120,59 +117,30 @@ def _finished_run(run_dir, export_dir, config):
     manifest = read_manifest(run_dir)
     if manifest is None:
         return None
-    _check_same_config(run_dir, config, "a finished run")
+    check_same_run(run_dir, config, "a finished run")
     return RunResult(run_dir, manifest["status"], manifest, read_history(run_dir),
                      export_dir if export_dir.exists() else None, reused=True)
 
 
-def _check_same_config(run_dir, config, what):
-    """Raise if ``run_dir``'s config.json differs from ``config`` (training/run_folder.py)."""
-    changed = changed_fields(run_dir, config)
-    if changed:
-        raise different_configuration_error(run_dir, what, changed)
-
-
 def _fit(config, run_dir, export_dir, verbose, command, log):
-    import keras
-
-    from keras_resnet_opt import distribute, environment
-    from keras_resnet_opt.data import load_cifar10
-    from keras_resnet_opt.data.pipeline import eval_dataset, steps_per_epoch, train_dataset
-    from keras_resnet_opt.training.callbacks import Checkpointer, DivergenceGuard, EpochRecorder, TestEvaluator
-    from keras_resnet_opt.training.checkpoints import DamagedCheckpointWarning, fallback_message, resume_checkpoint
-
     started = time.time()
-    environment.configure_run(config.seed, config.precision, config.deterministic)
-    strategy = distribute.make_strategy(config.strategy)
-    data = load_cifar10(config.data_dir, val_size=config.val_size, seed=config.split_seed, train_subset=config.train_subset)
-    x_train, y_train = data.train
-    steps = steps_per_epoch(len(x_train), config.batch_size)
-
     recorded = read_history(run_dir)
     recorded_epoch = min(recorded[-1]["epoch"] if recorded else 0, config.epochs)
-    with strategy.scope():
-        custom_objects = plugin_custom_objects(config)
+    resumed = {}
 
-        def load(path):
-            import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
-            import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
-
-            return keras.saving.load_model(path, custom_objects=custom_objects)
-
-        start_epoch, model, damaged = resume_checkpoint(
-            run_dir / CHECKPOINT_DIR, recorded_epoch, load, steps, final=(config.epochs, run_dir / FINAL_MODEL))
+    def resume(steps):
+        epoch, model, damaged = resume_checkpoint(
+            run_dir / CHECKPOINT_DIR, recorded_epoch, lambda path: load_checkpoint(path, config), steps,
+            final=(config.epochs, run_dir / FINAL_MODEL))
+        resumed.update(epoch=epoch, damaged=damaged)
         if model is not None:
-            optimizer = model.optimizer
-            _check_checkpoint_optimizer(run_dir, optimizer, build_run_optimizer(config, steps))
-        else:
-            model = build_run_model(config)
-            optimizer = build_run_optimizer(config, steps)
-        model.compile(
-            optimizer=optimizer,
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=config.jit_compile,
-        )
+            check_checkpoint_optimizer(run_dir, model.optimizer, build_run_optimizer(config, steps))
+        return model
+
+    run = prepare_run(config, resume=resume)
+    model, data, steps = run.model, run.data, run.steps
+    x_train, y_train = data.train
+    start_epoch, damaged = resumed["epoch"], resumed["damaged"]
     if damaged:
         warnings.warn(DamagedCheckpointWarning(fallback_message(damaged, start_epoch, recorded_epoch)), stacklevel=2)
     rows = [r for r in recorded if r["epoch"] <= start_epoch]
@@ -189,7 +157,8 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
         TestEvaluator(eval_dataset(*data.test, config.eval_batch_size)),
         guard,
         Checkpointer(run_dir, rows, guard),
-        keras.callbacks.TensorBoard(log_dir=str(run_dir / "tensorboard"), write_graph=False),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR), write_graph=False),
+        hparams_callback(run_dir / TENSORBOARD_DIR, config, run_dir.name),
     ]
     val = eval_dataset(*data.val, config.eval_batch_size) if len(data.val[0]) else None
     if start_epoch < config.epochs:
@@ -212,11 +181,9 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
             with atomic_path(run_dir / FINAL_MODEL) as tmp:
                 model.save(tmp)
             save_test_predictions(model, data.test, config.eval_batch_size, run_dir)
-            from keras_resnet_opt.training.export import export_saved_model
-
             export_saved_model(model, export_dir)
         manifest = {
-            "status": "finished" if diverged is None else "diverged",
+            "status": STATUS_FINISHED if diverged is None else STATUS_DIVERGED,
             "diverged_at_epoch": diverged,
             "run_name": run_dir.name,
             "config": config.to_dict(),
@@ -243,8 +210,10 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
             "code": environment.code_version(),
             "device": environment.device_description(),
             "threads": environment.threads_used(),
-            "replicas": int(strategy.num_replicas_in_sync),
+            "replicas": int(run.strategy.num_replicas_in_sync),
             "peak_memory_mib": environment.peak_memory_mib(),
+            "peak_accelerator_memory_mib": environment.accelerator_peak_memory_mib(),
+            "packages": environment.installed_packages(),
             "wall_time_s": time.time() - started,
             "resumed_from_epoch": start_epoch,
             "export_dir": str(export_dir) if diverged is None else None,
@@ -269,89 +238,9 @@ def save_test_predictions(model, test, batch_size, run_dir):
     image by image (McNemar on the same 10,000 images) instead of only
     comparing two accuracies.
     """
-    import numpy as np
-
-    from keras_resnet_opt.data.pipeline import eval_dataset
-
     images, labels = test
     probabilities = model.predict(eval_dataset(images, labels, batch_size), verbose=0)
-    for name, values in ((TEST_PREDICTIONS, np.argmax(probabilities, axis=-1)), (TEST_LABELS, labels)):
-        with atomic_path(Path(run_dir) / name) as tmp:
-            with open(tmp, "wb") as f:
-                np.save(f, np.asarray(values, dtype=np.uint8))
-
-
-def _check_checkpoint_optimizer(run_dir, loaded, expected):
-    """Refuse to resume with an optimizer class other than the one this code builds
-    for the run's name (e.g. a checkpoint from before ``sgdm`` moved from Keras'
-    SGD to HeavyBallSGD): the run would carry one label but two update rules."""
-    loaded_class = type(getattr(loaded, "inner_optimizer", loaded)).__name__
-    expected_class = type(getattr(expected, "inner_optimizer", expected)).__name__
-    if loaded_class != expected_class:
-        raise ValueError(
-            f"{str(run_dir)!r} holds a checkpoint trained with {loaded_class}, but this version builds "
-            f"{expected_class} for the same settings. Pass --force to retrain it from the start, or "
-            "choose another --run-name/--output-dir."
-        )
-
-
-def build_run_model(config):
-    from keras_resnet_opt.models import build_model
-
-    # Under a distribution strategy BatchNorm must see the global batch, or a
-    # replicated step would not equal the single-device step it stands for.
-    return build_model(config.model, synchronized_bn=config.strategy != "default")
-
-
-def initial_learning_rate(config):
-    """The run's initial learning rate: ``--lr``, else the registry's default (a
-    plug-in's: its class's own default), times the ``lr_scaling`` factor (1
-    unless ``--lr-scaling linear`` and a changed batch).
-
-    Raises:
-        ValueError: an unknown optimizer, or a plug-in whose class has no
-            default learning rate and no ``--lr``.
-    """
-    from keras_resnet_opt.optimizers.registry import default_learning_rate
-
-    base_lr = config.learning_rate
-    if base_lr is None:
-        base_lr = default_learning_rate(config.optimizer)
-        if base_lr is None:
-            raise ValueError(
-                f"Optimizer {config.optimizer!r} has no default learning rate (its class sets none); pass --lr."
-            )
-    return base_lr * config.lr_scale()
-
-
-def plugin_custom_objects(config):
-    """``custom_objects`` that let a checkpoint of a plug-in optimizer load in a
-    fresh process: its class, and its coupled-decay version (registered as a
-    side effect of `with_coupled_decay`). Empty for the registry's optimizers,
-    which register themselves."""
-    from keras_resnet_opt.optimizers import with_coupled_decay
-    from keras_resnet_opt.optimizers.registry import is_plugin, optimizer_class
-
-    if not is_plugin(config.optimizer):
-        return {}
-    klass = optimizer_class(config.optimizer)
-    coupled = with_coupled_decay(klass)
-    return {klass.__name__: klass, coupled.__name__: coupled}
-
-
-def build_run_optimizer(config, steps):
-    """The configured optimizer with the preset's schedule (its lr: `initial_learning_rate`)."""
-    from keras_resnet_opt.optimizers import make_optimizer
-    from keras_resnet_opt.training.schedules import make_schedule
-
-    base_lr = initial_learning_rate(config)
-    schedule = make_schedule(config.lr_schedule, base_lr, steps, config.epochs, config.lr_boundaries, config.lr_decay_factor)
-    overrides = {"learning_rate": schedule}
-    if config.weight_decay is not None:
-        overrides["weight_decay"] = config.weight_decay
-    if config.partial is not None:
-        overrides["partial"] = config.partial
-    return make_optimizer(config.optimizer, **overrides)
+    write_test_predictions(run_dir, np.argmax(probabilities, axis=-1), labels)
 
 
 def _optimizer_summary(optimizer):

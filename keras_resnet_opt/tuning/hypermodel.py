@@ -1,11 +1,11 @@
 """`ResNetHyperModel`: one tuning trial is one short training run, built as a real one.
 
 Each trial resolves a ``RunConfig`` (the search's base config with the trial's
-learning rate, p and weight decay), then builds the model and a fresh
-optimizer through ``training.runner.build_run_model`` and
-``build_run_optimizer``, so the learning-rate schedule (the preset's, over the
-search's epochs) and the coupled weight decay are exactly those of
-``scripts/train.py`` with the same settings. Training uses the project's
+learning rate, p and weight decay), then is prepared by
+``training.prepare.prepare_run``, as a training run is, so the seed, the
+model, the learning-rate schedule (the preset's, over the search's epochs) and
+the coupled weight decay are exactly those of ``scripts/train.py`` with the
+same settings. Training uses the project's
 seeded tf.data pipeline; the objective is accuracy on the held-out validation
 split. The test split is dropped as soon as the data is loaded
 (`load_search_data`) and never reaches a trial.
@@ -15,7 +15,7 @@ Every trial starts from the same initial weights and sees the same batches
 
 Under a tf.distribute strategy (``config.strategy`` not "default"; the tuner
 enters the strategy's scope around `build`) the model gets synchronised
-BatchNorm, through the same ``build_run_model`` as a training run, and the
+BatchNorm, through the same ``prepare_run`` as a training run, and the
 batch size stays the global batch: each replica's BatchNorm sees the whole
 batch, so a replicated trial computes what a single-device trial would.
 """
@@ -24,15 +24,12 @@ import dataclasses
 
 import keras
 import keras_tuner
+import tensorflow as tf
 
-from keras_resnet_opt import environment
 from keras_resnet_opt.config import safe_name_part
-from keras_resnet_opt.data import load_cifar10
 from keras_resnet_opt.data.pipeline import eval_dataset, steps_per_epoch, train_dataset
-from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer, plugin_custom_objects
+from keras_resnet_opt.training.prepare import load_checkpoint, load_run_data, prepare_run
 from keras_resnet_opt.tuning.trial_state import TrialRecorder, read_trial_history, resume_trial
-
-OBJECTIVE = "val_accuracy"
 
 
 def final_epoch_metrics(history):
@@ -65,7 +62,7 @@ def load_search_data(config):
     """
     if not config.val_size:
         raise ValueError("Tuning needs a validation split: `val_size` must be > 0. Received: val_size=0")
-    data = load_cifar10(config.data_dir, val_size=config.val_size, seed=config.split_seed, train_subset=config.train_subset)
+    data = load_run_data(config)
     return SearchData(train=data.train, val=data.val, source=data.source, checksum=data.checksum)
 
 
@@ -110,18 +107,10 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         return dataclasses.replace(self.config, **tuned).validate()
 
     def build(self, hp):
-        config = self.trial_config(hp)
         # Same seed for every trial: identical initial weights, so only the
-        # hyperparameters differ between trials.
-        environment.configure_run(config.seed, config.precision, config.deterministic)
-        model = build_run_model(config)  # synchronised BatchNorm when config.strategy is not "default"
-        model.compile(
-            optimizer=build_run_optimizer(config, self.steps_per_epoch),
-            loss="sparse_categorical_crossentropy",
-            metrics=["accuracy"],
-            jit_compile=config.jit_compile,
-        )
-        return model
+        # hyperparameters differ between trials. Built under the tuner's
+        # strategy (synchronised BatchNorm when config.strategy is not "default").
+        return prepare_run(self.trial_config(hp), data=self.data, strategy=tf.distribute.get_strategy()).model
 
     def fit(self, hp, model, *args, callbacks=None, epochs=None, initial_epoch=0, verbose=0, trial_dir=None, **kwargs):
         """Train on the training split, validate on the validation split.
@@ -145,14 +134,10 @@ class ResNetHyperModel(keras_tuner.HyperModel):
         steps = self.steps_per_epoch
         callbacks = list(callbacks or [])
         if trial_dir is not None:
-            import keras_resnet_opt.models  # noqa: F401  (registers ZeroPadShortcut)
-            import keras_resnet_opt.optimizers  # noqa: F401  (registers Padam and the coupled classes)
-
-            custom_objects = plugin_custom_objects(config)
 
             def load(path):
                 with model.distribute_strategy.scope():
-                    return keras.saving.load_model(path, custom_objects=custom_objects)
+                    return load_checkpoint(path, config)
 
             saved_epoch, saved = resume_trial(trial_dir, load, steps, first_epoch=initial_epoch)
             if saved is not None and saved_epoch < epochs:

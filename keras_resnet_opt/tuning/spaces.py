@@ -29,13 +29,8 @@ search's fingerprint stores) and declares itself on a Keras Tuner
 import dataclasses
 import math
 
-from keras_resnet_opt.optimizers.registry import (
-    check_optimizer_name,
-    default_learning_rate,
-    is_plugin,
-    list_optimizers,
-    optimizer_defaults,
-)
+from keras_resnet_opt.optimizer_names import check_optimizer_name, check_partial, is_plugin
+from keras_resnet_opt.optimizers.registry import default_learning_rate, optimizer_class, optimizer_defaults
 
 # Two decades around the default: wide enough to hold the published best values
 # of every optimizer compared (e.g. Adam's 1e-3 vs Padam's 1e-1 are each one
@@ -174,7 +169,7 @@ def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=Non
     """The search space of a registry or plug-in optimizer.
 
     Args:
-        optimizer: one of ``list_optimizers()``, or a plug-in
+        optimizer: one of ``OPTIMIZER_NAMES``, or a plug-in
             "package.module:Class".
         tune_weight_decay: also search the weight decay (log-uniform around
             the registry default). Defaults to False: the decay stays at the
@@ -197,13 +192,7 @@ def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=Non
             with no learning rate to centre on, a bad range, or an even or
             non-positive ``lr_points``.
     """
-    if not is_plugin(optimizer) and optimizer not in list_optimizers():
-        raise ValueError(
-            f"No search space for optimizer {optimizer!r}: spaces are defined around registry defaults or a "
-            f"learning rate you give. Valid optimizers: {', '.join(list_optimizers())}, or a plug-in "
-            "package.module:Class"
-        )
-    check_optimizer_name(optimizer)  # a plug-in must import
+    optimizer_class(check_optimizer_name(optimizer))  # a plug-in must import
     defaults = {} if is_plugin(optimizer) else optimizer_defaults(optimizer)
     low = high = None
     if lr_range is not None:
@@ -238,8 +227,7 @@ def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=Non
     if fixed_partial is not None:
         if PARTIAL not in defaults:
             raise ValueError(f"Only padam has a partial parameter p. Received: optimizer={optimizer!r}, partial={fixed_partial}")
-        if not 0.0 <= fixed_partial <= 0.5:
-            raise ValueError(f"`partial` (Padam's p) must be in [0, 0.5]. Received: partial={fixed_partial}")
+        check_partial(fixed_partial)
         partial = ((float(fixed_partial),), float(fixed_partial))
     elif PARTIAL in defaults:
         partial = (PARTIAL_GRID, float(defaults[PARTIAL]))

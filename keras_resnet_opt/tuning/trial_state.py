@@ -40,9 +40,7 @@ from keras_resnet_opt.training.checkpoints import (
     write_checkpoint,
 )
 from keras_resnet_opt.training.errors import NoUsableCheckpoint
-
-RESUME_DIR = "resume"
-TRIAL_HISTORY = "history.csv"
+from keras_resnet_opt.tuning.options import RESUME_DIR, TRIAL_HISTORY
 
 
 def resume_point(trial_dir):

@@ -4,8 +4,9 @@ Why this exists: in the first cpu-quick study the sgd/sgdm train loss went *up*
 in the epoch after the lr decay. The cause was Keras' form of momentum (its
 velocity holds lr-scaled steps, so it coasts at the old rate for ~10 steps
 after a decay; see `keras_resnet_opt.optimizers.heavy_ball`). This check trains
-the same run (same data, order, augmentation and initial weights) three ways
-and logs every batch's loss:
+the same run (same data, order, augmentation and initial weights, prepared by
+`training.prepare.prepare_run` as a training run is) three ways and logs every
+batch's loss:
 
 - ``heavy-ball``: the registry's ``sgdm`` (velocity of raw gradients, as the
   reference scripts' PyTorch SGD), step decay;
@@ -21,6 +22,18 @@ larger than that drift.
 """
 
 import dataclasses
+import json
+from pathlib import Path
+
+import keras
+import pandas as pd
+from matplotlib.figure import Figure
+
+from keras_resnet_opt.atomic import atomic_path, write_json
+from keras_resnet_opt.config import make_config
+from keras_resnet_opt.data.pipeline import train_dataset
+from keras_resnet_opt.optimizers import CoupledSGD
+from keras_resnet_opt.training.prepare import LOSS, prepare_run
 
 VARIANTS = ("heavy-ball", "keras", "heavy-ball-constant")
 
@@ -34,7 +47,6 @@ def batch_losses_callback(rows, variant, batch_sizes):
     loss is ``(seen_b * mean_b - seen_(b-1) * mean_(b-1)) / size_b``.
     ``batch_sizes`` lists one epoch's batch sizes (the last may be short).
     """
-    import keras
 
     class BatchLosses(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -59,15 +71,6 @@ def batch_losses_callback(rows, variant, batch_sizes):
 
 def run_variant(variant, data_dir, epochs, seed=0, preset="cpu-quick"):
     """Train ``preset``'s sgdm run for ``epochs`` as ``variant``; returns the per-batch rows."""
-    import keras
-
-    from keras_resnet_opt import environment
-    from keras_resnet_opt.config import make_config
-    from keras_resnet_opt.data import load_cifar10
-    from keras_resnet_opt.data.pipeline import steps_per_epoch, train_dataset
-    from keras_resnet_opt.optimizers import CoupledSGD
-    from keras_resnet_opt.training.runner import build_run_model, build_run_optimizer
-
     if variant not in VARIANTS:
         raise ValueError(f"Unknown variant {variant!r}. Valid variants: {', '.join(VARIANTS)}")
     config = make_config(
@@ -76,15 +79,12 @@ def run_variant(variant, data_dir, epochs, seed=0, preset="cpu-quick"):
     )
     if config.lr_schedule == "step" and not any(b < epochs for b in config.lr_boundaries):
         raise ValueError(f"--epochs {epochs} ends before the first decay (epoch {min(config.lr_boundaries)}); use more.")
-    environment.configure_run(config.seed, config.precision, config.deterministic)
-    data = load_cifar10(config.data_dir, val_size=config.val_size, seed=config.split_seed, train_subset=config.train_subset)
-    x, y = data.train
-    steps = steps_per_epoch(len(x), config.batch_size)
-    model = build_run_model(config)
-    optimizer = build_run_optimizer(config, steps)
-    if variant == "keras":
-        optimizer = CoupledSGD.from_config(optimizer.get_config())
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy")
+    run = prepare_run(config, metrics=())
+    model, steps = run.model, run.steps
+    x, y = run.data.train
+    if variant == "keras":  # Keras' SGD with the same settings, schedule and coupled decay
+        model.compile(optimizer=CoupledSGD.from_config(model.optimizer.get_config()), loss=LOSS,
+                      jit_compile=config.jit_compile)
     rows = []
     sizes = [min(config.batch_size, len(x) - i * config.batch_size) for i in range(steps)]
     model.fit(
@@ -105,8 +105,6 @@ class Summary:
 
 
 def summarize(rows, window=15):
-    import pandas as pd
-
     frame = pd.DataFrame(rows)
     step_rows = frame[frame.variant != "heavy-ball-constant"]
     first_rate = step_rows.learning_rate.iloc[0]
@@ -131,22 +129,13 @@ def summarize(rows, window=15):
 def write_outputs(rows, output_dir, window=15):
     """``summary.json`` and ``loss_around_decay.png`` in ``output_dir``, written
     atomically (the per-batch rows are in ``batches-<variant>.csv``)."""
-    from pathlib import Path
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    from keras_resnet_opt.atomic import atomic_path, write_json
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(rows)
     summary = summarize(rows, window)
     write_json(output_dir / "summary.json", dataclasses.asdict(summary))
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.add_subplot()
     for variant, group in frame.groupby("variant"):
         ax.plot(group.step, group.loss.rolling(3, min_periods=1).mean(), label=variant, linewidth=1)
     ax.axvline(summary.decay_step, color="grey", linestyle="--", linewidth=0.8, label="lr / 10")
@@ -157,23 +146,12 @@ def write_outputs(rows, output_dir, window=15):
     fig.tight_layout()
     with atomic_path(output_dir / "loss_around_decay.png") as tmp:
         fig.savefig(tmp, format="png", dpi=120)
-    plt.close(fig)
     return summary
 
 
 def run_check(data_dir, output_dir, epochs=5, seed=0, preset="cpu-quick", variants=VARIANTS, log=print):
     """Every variant (skipping those already in ``output_dir``, so an interrupted
     check resumes), then the combined outputs; returns the `Summary`."""
-    from pathlib import Path
-
-    import pandas as pd
-
-    from keras_resnet_opt.atomic import atomic_path
-
-    import json
-
-    from keras_resnet_opt.atomic import write_json
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     params = {"preset": preset, "epochs": epochs, "seed": seed, "data_dir": data_dir}
