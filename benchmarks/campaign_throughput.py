@@ -91,7 +91,9 @@ def campaign(args, processes, threads, precision):
     counts = [sum(start < t <= end for t in r["batch_ends"][1:]) for r in runs]
     if min(counts) == 0:  # tiny settings: no common window, so each over its own timed region (flagged)
         print("warning: the runs' timed regions hardly overlap; rates are each over its own region", file=sys.stderr)
-        rates = [r["batch_size"] * (len(r["batch_ends"]) - 1) / (r["batch_ends"][-1] - r["batch_ends"][0]) for r in runs]
+        rates = [
+            r["batch_size"] * (len(r["batch_ends"]) - 1) / (r["batch_ends"][-1] - r["batch_ends"][0]) for r in runs
+        ]
         return {"per_process": rates, "total": sum(rates), "overlap_s": 0.0}
     rates = [r["batch_size"] * n / (end - start) for r, n in zip(runs, counts)]
     return {"per_process": rates, "total": sum(rates), "overlap_s": end - start}
@@ -141,7 +143,8 @@ def main():
         base = next(r for r in rows if r["precision"] == row["precision"] and r["processes"] == 1)
         print(f"| {row['processes']} run(s) x {row['threads_each']} thread(s) | {row['precision']} | "
               f"{row['total_images_per_s']:.1f} ({', '.join(f'{v:.0f}' for v in row['totals'])}) | "
-              f"{row['per_process_images_per_s']:.1f} | {row['total_images_per_s'] / base['total_images_per_s']:.2f}x |")
+              f"{row['per_process_images_per_s']:.1f} | "
+              f"{row['total_images_per_s'] / base['total_images_per_s']:.2f}x |")
     summary = {"model": args.model, "images": args.images, "epochs": args.epochs, "batch_size": args.batch_size,
                "repeats": args.repeats, "results": rows}
     if args.json:

@@ -177,7 +177,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         if not args.bare_only:
             per_batch = -(-args.images // 5)
-            data_dir = write_synthetic_cifar10(os.path.join(tmp, "data"), "binary", train_per_batch=per_batch, test_size=200)
+            data_dir = write_synthetic_cifar10(
+                os.path.join(tmp, "data"), "binary", train_per_batch=per_batch, test_size=200
+            )
         x, y = synthetic_arrays(args.images)
         x = x.astype(np.float32)
         for model_name in args.models.split(","):

@@ -107,7 +107,9 @@ def load_plan(path):
         argv = entry.get("argv")
         if not argv or not isinstance(argv, list):
             raise ValueError(f"Campaign job {name!r} needs a non-empty `argv` list.")
-        jobs.append(Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True))))
+        jobs.append(
+            Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)))
+        )
     names = [j.name for j in jobs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -174,7 +176,9 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
     jobs = load_plan(plan_path)
     campaign_dir, code_dir = Path(campaign_dir), Path(code_dir).resolve()
     if not (code_dir / "keras_resnet_opt").is_dir():
-        raise ValueError(f"`code_dir` {str(code_dir)!r} is not a checkout of this project (no keras_resnet_opt/ in it).")
+        raise ValueError(
+            f"`code_dir` {str(code_dir)!r} is not a checkout of this project (no keras_resnet_opt/ in it)."
+        )
     (campaign_dir / LOGS).mkdir(parents=True, exist_ok=True)
     state = read_state(campaign_dir)
     state.update(driver_pid=os.getpid(), process_group=os.getpgid(0), code_dir=str(code_dir), started=_now())

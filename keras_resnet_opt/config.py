@@ -117,8 +117,14 @@ class RunConfig:
         checks = [
             (self.epochs >= 1, f"`epochs` must be >= 1. Received: epochs={self.epochs}"),
             (self.batch_size >= 1, f"`batch_size` must be >= 1. Received: batch_size={self.batch_size}"),
-            (self.lr_schedule in LR_SCHEDULES, f"`lr_schedule` must be one of {LR_SCHEDULES}. Received: {self.lr_schedule!r}"),
-            (self.lr_scaling in LR_SCALINGS, f"`lr_scaling` must be one of {LR_SCALINGS}. Received: {self.lr_scaling!r}"),
+            (
+                self.lr_schedule in LR_SCHEDULES,
+                f"`lr_schedule` must be one of {LR_SCHEDULES}. Received: {self.lr_schedule!r}",
+            ),
+            (
+                self.lr_scaling in LR_SCALINGS,
+                f"`lr_scaling` must be one of {LR_SCALINGS}. Received: {self.lr_scaling!r}",
+            ),
             (self.precision in PRECISIONS, f"`precision` must be one of {PRECISIONS}. Received: {self.precision!r}"),
             (self.val_size >= 0, f"`val_size` must be >= 0. Received: val_size={self.val_size}"),
             (

@@ -72,7 +72,9 @@ def _read_json(path, where):
 
 def _read_toml(path, where):
     if tomllib is None:
-        raise ValueError(f"{where}: reading TOML needs Python >= 3.11 or the tomli package (pip install tomli); or write it as JSON.")
+        raise ValueError(
+            f"{where}: reading TOML needs Python >= 3.11 or the tomli package (pip install tomli); or write it as JSON."
+        )
     try:
         return tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:

@@ -43,9 +43,15 @@ def load_serving_model(path):
 
     path = Path(path)
     if not path.exists():
-        raise ModelLoadError(f"No model at {str(path)!r}. Pass a folder under saved_models/ written by scripts/train.py.")
+        raise ModelLoadError(
+            f"No model at {str(path)!r}. Pass a folder under saved_models/ written by scripts/train.py."
+        )
     if not (path / "saved_model.pb").is_file():
-        hint = " (a .keras file is a training checkpoint: evaluate its exported SavedModel under saved_models/)" if path.suffix == ".keras" else ""
+        hint = (
+            " (a .keras file is a training checkpoint: evaluate its exported SavedModel under saved_models/)"
+            if path.suffix == ".keras"
+            else ""
+        )
         raise ModelLoadError(f"{str(path)!r} is not a TensorFlow SavedModel: no saved_model.pb inside{hint}.")
     try:
         loaded = tf.saved_model.load(str(path))

@@ -1,4 +1,5 @@
-"""``python scripts/anchor_report.py`` is the installed ``kro-anchor-report`` command: keras_resnet_opt/cli/anchor.py."""
+"""``python scripts/anchor_report.py`` is the installed ``kro-anchor-report`` command: \
+keras_resnet_opt/cli/anchor.py."""
 
 from keras_resnet_opt.cli.anchor import main
 

@@ -1,4 +1,5 @@
-"""``python scripts/jpeg_sensitivity.py`` is the installed ``kro-jpeg-sensitivity`` command: keras_resnet_opt/cli/jpeg_sensitivity.py."""
+"""``python scripts/jpeg_sensitivity.py`` is the installed ``kro-jpeg-sensitivity`` command: \
+keras_resnet_opt/cli/jpeg_sensitivity.py."""
 
 from keras_resnet_opt.cli.jpeg_sensitivity import main
 

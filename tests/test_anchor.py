@@ -18,7 +18,8 @@ def _run(tmp_path, finished=True):
             "config": {"batch_size": 128, "lr_boundaries": [32000 / 391, 48000 / 391], "precision": "float32"},
             "data": {"train_images": 50000, "source": "image-folder"},
             "final": {"epoch": 3, "test_error": 0.09, "train_loss": 2.0 / 3},
-            "command": "python scripts/train.py --preset he2016", "device": "CPU", "code": {"commit": "abc", "dirty": False},
+            "command": "python scripts/train.py --preset he2016", "device": "CPU",
+            "code": {"commit": "abc", "dirty": False},
         }
         (run_dir / "manifest.json").write_text(json.dumps(manifest))
     return run_dir

@@ -29,7 +29,9 @@ def test_throughput_reports_full_path_and_bare_keras(tmp_path):
     (row,) = summary["results"]
     assert row["model"] == "resnet8"
     assert row["full_path_images_per_s"] > 0 and row["bare_keras_images_per_s"] > 0
-    assert row["ratio_full_over_bare"] == pytest.approx(row["full_path_images_per_s"] / row["bare_keras_images_per_s"], rel=0.01)
+    assert row["ratio_full_over_bare"] == pytest.approx(
+        row["full_path_images_per_s"] / row["bare_keras_images_per_s"], rel=0.01
+    )
 
 
 def test_data_layout_times_both_layouts():

@@ -49,7 +49,9 @@ def _ran(checkout):
 def test_jobs_run_in_order_with_threads_and_dependencies(tmp_path, checkout, monkeypatch):
     monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
     plan = _plan(tmp_path, [_job("a", sleep=0.3), _job("b"), _job("c", after=["a", "b"])])
-    status = run_campaign(plan, tmp_path / "campaign", checkout, workers=2, threads=1, python=sys.executable, out=lambda _: None)
+    status = run_campaign(
+        plan, tmp_path / "campaign", checkout, workers=2, threads=1, python=sys.executable, out=lambda _: None
+    )
     assert status == {"a": DONE, "b": DONE, "c": DONE}
     ran = _ran(checkout)
     assert [r[0] for r in ran] == ["b", "a", "c"]  # b is quicker; c waits for both
@@ -108,7 +110,9 @@ def test_jobs_added_to_the_plan_while_it_runs_are_picked_up(tmp_path, checkout, 
         if "first: started" in line:  # the plan grows while "first" runs
             _plan(tmp_path, [_job("first", sleep=0.5), _job("added", after=["first"])])
 
-    status = run_campaign(plan, tmp_path / "campaign", checkout, workers=1, threads=None, python=sys.executable, out=out)
+    status = run_campaign(
+        plan, tmp_path / "campaign", checkout, workers=1, threads=None, python=sys.executable, out=out
+    )
     assert status == {"first": DONE, "added": DONE} and [r[0] for r in _ran(checkout)] == ["first", "added"]
 
 
@@ -189,7 +193,9 @@ def test_jobs_import_the_checkouts_package_and_record_its_commit(tmp_path, monke
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "fixed commit")
     commit = git("rev-parse", "HEAD").strip()
     plan = _plan(tmp_path, [{"name": "probe", "argv": ["scripts/probe.py"], "threads": False}])
-    status = run_campaign(plan, tmp_path / "campaign", code, workers=1, threads=None, python=sys.executable, out=lambda _: None)
+    status = run_campaign(
+        plan, tmp_path / "campaign", code, workers=1, threads=None, python=sys.executable, out=lambda _: None
+    )
     assert status == {"probe": DONE}, (tmp_path / "campaign" / "logs" / "probe.log").read_text()
     probe = json.loads((code / "probe.json").read_text())
     assert probe["pythonpath"].split(os.pathsep) == [str(code.resolve()), "/elsewhere"]

@@ -158,7 +158,9 @@ def test_every_option_has_help_that_says_its_default(module):
         assert action.help, f"{module}: {action.option_strings or action.dest} has no help"
         takes_value = action.option_strings and action.nargs != 0
         if takes_value and not action.required:
-            assert "default" in formatter._get_help_string(action), f"{module}: {action.option_strings} hides its default"
+            assert "default" in formatter._get_help_string(action), (
+                f"{module}: {action.option_strings} hides its default"
+            )
         if action.dest in FIXED_VALUES:
             assert action.choices, f"{module}: {action.option_strings} has fixed values but no choices"
 

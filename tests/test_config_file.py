@@ -52,7 +52,9 @@ def test_the_file_overrides_tuned_hparams(tmp_path):
 
 
 def test_null_means_not_set(tmp_path):
-    path = write(tmp_path, "run.json", json.dumps({"preset": "seed-protocol", "optimizer": "adam", "learning_rate": None}))
+    path = write(
+        tmp_path, "run.json", json.dumps({"preset": "seed-protocol", "optimizer": "adam", "learning_rate": None})
+    )
     assert resolve("--config", path).learning_rate == 0.001  # the preset's
 
 

@@ -210,7 +210,9 @@ def test_offline_tfds_fails_without_trying_to_download(tmp_path, monkeypatch):
     calls = []
     _offline_tfds(monkeypatch, calls)
     monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
-    with pytest.raises(DataError, match="not prepared in .*tfds.*www.cs.toronto.edu cannot be resolved.*--data-dir.*manual_dir"):
+    with pytest.raises(
+        DataError, match="not prepared in .*tfds.*www.cs.toronto.edu cannot be resolved.*--data-dir.*manual_dir"
+    ):
         load_cifar10(None)
     assert calls == [False]  # the prepared copy was looked for; no download was started
 

@@ -80,7 +80,9 @@ def test_two_local_workers_end_with_identical_weights(tmp_path, synthetic_dir):
     procs = []
     try:
         for args, env in launches:
-            procs.append(subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO))
+            procs.append(
+                subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+            )
         outputs = [p.communicate(timeout=600) for p in procs]
     finally:
         for p in procs:
@@ -126,7 +128,9 @@ _FIX_BRANCHES_SCRIPT = textwrap.dedent(
         distribute._is_multiworker = lambda s: route_through_fix
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)])
+            model = keras.Sequential(
+                [keras.Input((4,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(3)]
+            )
             model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
                           loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
         data = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)

@@ -341,7 +341,8 @@ def test_the_export_never_overwrites_or_lands_in_the_run_folder(tmp_path, capsys
         (out / "saved" / NAME, out / "saved"),  # the run folder inside the export
     ):
         code, _, stderr = run_cli(capsys, [*train_args(synthetic_dir, out, "--quiet"), "--epochs", "1",
-                                           "--output-dir", str(output_dir), "--saved-models-dir", str(saved_models_dir)])
+                                           "--output-dir", str(output_dir),
+                                           "--saved-models-dir", str(saved_models_dir)])
         assert code == 2
         assert_one_error_line(stderr, "would overwrite the run", "--saved-models-dir")
     assert {p.name: p.stat().st_mtime_ns for p in run_dir.iterdir()} == kept

@@ -90,7 +90,9 @@ def test_matches_pytorch_sgd_across_a_decay():
         opt.step()
         sched.step()
     schedule = keras.optimizers.schedules.PiecewiseConstantDecay([14], [0.1, 0.01])
-    ours = apply_gradient_steps(CoupledHeavyBallSGD(learning_rate=schedule, momentum=0.9, coupled_weight_decay=5e-4), theta0, grads)
+    ours = apply_gradient_steps(
+        CoupledHeavyBallSGD(learning_rate=schedule, momentum=0.9, coupled_weight_decay=5e-4), theta0, grads
+    )
     np.testing.assert_allclose(ours[-1], param.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 

@@ -25,7 +25,9 @@ def test_variants_agree_before_the_decay_and_part_after(tmp_path, synthetic_dir)
     out = _run(tmp_path / "check", synthetic_dir)
     assert out.returncode == 0, out.stderr[-3000:]
     summary = json.loads((tmp_path / "check" / "summary.json").read_text())
-    frames = {v: pd.read_csv(tmp_path / "check" / f"batches-{v}.csv") for v in ("heavy-ball", "keras", "heavy-ball-constant")}
+    frames = {
+        v: pd.read_csv(tmp_path / "check" / f"batches-{v}.csv") for v in ("heavy-ball", "keras", "heavy-ball-constant")
+    }
     decay = summary["decay_step"]
     heavy, keras_form = frames["heavy-ball"], frames["keras"]
     assert decay == 5  # smoke: 128 images / batch 32 = 4 steps an epoch, decay after epoch 1
@@ -34,7 +36,9 @@ def test_variants_agree_before_the_decay_and_part_after(tmp_path, synthetic_dir)
     assert frames["heavy-ball-constant"].learning_rate.tolist() == pytest.approx([0.1] * 8)
     before = lambda f: f[f.step <= decay].loss.tolist()  # noqa: E731  (step `decay` still feels no difference)
     assert before(heavy) == pytest.approx(before(keras_form), rel=1e-5)
-    assert heavy[heavy.step > decay].loss.tolist() != pytest.approx(keras_form[keras_form.step > decay].loss.tolist(), rel=1e-5)
+    assert heavy[heavy.step > decay].loss.tolist() != pytest.approx(
+        keras_form[keras_form.step > decay].loss.tolist(), rel=1e-5
+    )
     assert (tmp_path / "check" / "loss_around_decay.png").stat().st_size > 0
     rerun = _run(tmp_path / "check", synthetic_dir)
     assert rerun.returncode == 0 and rerun.stdout.count("skip (done)") == 3

@@ -91,7 +91,9 @@ def test_paired_interval_decides_where_unpaired_intervals_overlap(tmp_path):
     low, high = outcome.paired.t.interval()
     assert high < 0  # the paired interval excludes 0
     assert outcome.status == "lower"  # "differs: adam lower" in the report
-    claimed = contrasts.evaluate_family([spec("adam", "sgdm", direction="higher")], per_run, workload(per_run), SETTINGS)
+    claimed = contrasts.evaluate_family(
+        [spec("adam", "sgdm", direction="higher")], per_run, workload(per_run), SETTINGS
+    )
     assert claimed[0].status == contrasts.CONTRADICTED
 
 
@@ -206,7 +208,9 @@ def test_generalisation_needs_enough_epochs(tmp_path):
     assert "8 epochs, fewer than the 30 declared" in verdict.reasons[0]
     assert "final train error padam 38.0%, sgdm 38.0%" in verdict.reasons[0]  # mean final error 40% - 2
     # The speed parts do not need a fitted training set: they are decided on their own.
-    assert [o.spec["part"] for o in verdict.decidable] == ["padam not slower than adam", "padam not slower than amsgrad"]
+    assert [o.spec["part"] for o in verdict.decidable] == [
+        "padam not slower than adam", "padam not slower than amsgrad"
+    ]
     assert all(o.decided and o.family_size == 2 for o in verdict.decidable)
     untuned = decide(study, per_run, "b", {**strict, "learning_rates": {"smoke": "untuned"}})
     assert untuned.verdict == verdicts.WRONG_REGIME and untuned.decidable == ()

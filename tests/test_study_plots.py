@@ -76,10 +76,14 @@ def test_p_sweep_with_reference_lines(tmp_path):
     summary = make_summary(
         [
             {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "test_error_mean": 0.07, "test_error_ci": 0.002},
-            {"variant": "amsgrad", "optimizer": "amsgrad", "partial": None, "test_error_mean": 0.09, "test_error_ci": np.nan},
-            {"variant": "padam", "optimizer": "padam", "partial": 0.125, "test_error_mean": 0.065, "test_error_ci": 0.003},
-            {"variant": "padam(p=0.0625)", "optimizer": "padam", "partial": 0.0625, "test_error_mean": 0.068, "test_error_ci": 0.003},
-            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.075, "test_error_ci": 0.004},
+            {"variant": "amsgrad", "optimizer": "amsgrad", "partial": None, "test_error_mean": 0.09,
+             "test_error_ci": np.nan},
+            {"variant": "padam", "optimizer": "padam", "partial": 0.125, "test_error_mean": 0.065,
+             "test_error_ci": 0.003},
+            {"variant": "padam(p=0.0625)", "optimizer": "padam", "partial": 0.0625, "test_error_mean": 0.068,
+             "test_error_ci": 0.003},
+            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.075,
+             "test_error_ci": 0.004},
         ]
     )
     fig = plots.plot_p_sweep(summary, path=tmp_path / "p_sweep.png", pdf=True)
@@ -97,7 +101,8 @@ def test_p_sweep_with_reference_lines(tmp_path):
 def test_p_sweep_draws_no_interval_with_fewer_than_three_seeds():
     summary = make_summary(
         [
-            {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "test_error_mean": 0.6, "test_error_ci": 0.27, "n": 2},
+            {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "test_error_mean": 0.6, "test_error_ci": 0.27,
+             "n": 2},
             {"variant": "padam", "optimizer": "padam", "partial": 0.125, "test_error_mean": 0.53, "test_error_ci": 0.01,
              "n": 2},
             {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.47,
@@ -112,7 +117,10 @@ def test_p_sweep_draws_no_interval_with_fewer_than_three_seeds():
 
 def test_p_sweep_without_references():
     summary = make_summary(
-        [{"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.1, "test_error_ci": 0.01}]
+        [
+            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "test_error_mean": 0.1,
+             "test_error_ci": 0.01}
+        ]
     )
     ax = plots.plot_p_sweep(summary).axes[0]
     assert len(ax.get_lines()) == 1 and legend_labels(ax) == ["padam"]

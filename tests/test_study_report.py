@@ -186,7 +186,8 @@ def test_mcnemar_on_the_seed0_pair(tmp_path):
     for index, (name, (final, k, roughness, _)) in enumerate(world.items()):
         for seed in SEEDS:
             predictions = {"sgdm": sgdm_pred, "adam": adam_pred}[name] if seed == 0 else None
-            write_run(tmp_path, name, seed, curve(final + SEED_EFFECT[seed] + JITTER[(seed + index) % 3], k, roughness, seed),
+            write_run(tmp_path, name, seed,
+                      curve(final + SEED_EFFECT[seed] + JITTER[(seed + index) % 3], k, roughness, seed),
                       predictions=predictions, labels=labels if seed == 0 else None)  # fmt: skip
     text = report.write_report(tmp_path).read_text()
     p = scipy_stats.binomtest(5, 15, 0.5).pvalue

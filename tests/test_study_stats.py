@@ -76,7 +76,9 @@ def test_mcnemar_exact_matches_scipy_binomtest(only_a, only_b):
     reference = scipy_stats.binomtest(only_a, only_a + only_b, 0.5).pvalue
     assert result.p_exact == pytest.approx(reference)
     low = min(only_a, only_b)
-    mid = 2 * (scipy_stats.binom.cdf(low, only_a + only_b, 0.5) - 0.5 * scipy_stats.binom.pmf(low, only_a + only_b, 0.5))
+    mid = 2 * (
+        scipy_stats.binom.cdf(low, only_a + only_b, 0.5) - 0.5 * scipy_stats.binom.pmf(low, only_a + only_b, 0.5)
+    )
     assert result.p_mid == pytest.approx(min(1.0, mid))
     assert result.p_mid <= result.p_exact
 

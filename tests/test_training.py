@@ -106,7 +106,9 @@ def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["accuracy"] == pytest.approx(expected, abs=1e-6)
     assert report["error"] == pytest.approx(1 - expected, abs=1e-6)
-    assert set(report["per_class_accuracy"]) == {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"}
+    assert set(report["per_class_accuracy"]) == {
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"
+    }
     assert sum(map(sum, report["confusion_matrix"])) == 100
     assert (tmp_path / "cm.png").stat().st_size > 1000
 

@@ -126,7 +126,9 @@ def test_interrupted_trial_resumes_to_the_uninterrupted_result(tmp_path, synthet
     rows_whole, rows_cut = read_trial_history(tmp_path / "whole"), read_trial_history(tmp_path / "cut")
     assert [r["epoch"] for r in rows_cut] == [1, 2, 3, 4]
     for a, b in zip(rows_whole, rows_cut):
-        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4) and a["learning_rate"] == pytest.approx(b["learning_rate"])
+        assert (
+            a["loss"] == pytest.approx(b["loss"], rel=1e-4) and a["learning_rate"] == pytest.approx(b["learning_rate"])
+        )
     for a, b in zip(_weights(whole), _weights(history.model)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert (tmp_path / "cut" / RESUME_DIR).is_dir()  # kept until the tuner discards it on completion

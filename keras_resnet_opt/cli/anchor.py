@@ -14,8 +14,12 @@ def build_parser():
     )
     p.add_argument("run_dir", help="the finished run folder (holds manifest.json)")
     p.add_argument("--out", required=True, help="folder for summary.json and curves.png (required)")
-    p.add_argument("--published-error", type=float, default=8.75, help="published test error in %%; 8.75 is He et al.'s ResNet-20")
-    p.add_argument("--source", default="He et al. 2016, Table 6 (ResNet-20)", help="where the published number comes from")
+    p.add_argument(
+        "--published-error", type=float, default=8.75, help="published test error in %%; 8.75 is He et al.'s ResNet-20"
+    )
+    p.add_argument(
+        "--source", default="He et al. 2016, Table 6 (ResNet-20)", help="where the published number comes from"
+    )
     return p
 
 
@@ -27,7 +31,9 @@ def main(argv=None):
         summary = write_anchor_report(args.run_dir, args.out, args.published_error, args.source)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
-    print(json.dumps({k: summary[k] for k in ("final_test_error_pct", "published_test_error_pct", "difference_pp", "iterations")}))
+    print(json.dumps({
+        k: summary[k] for k in ("final_test_error_pct", "published_test_error_pct", "difference_pp", "iterations")
+    }))
     return EXIT_OK
 
 

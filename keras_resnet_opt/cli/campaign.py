@@ -20,7 +20,9 @@ def build_parser():
     p.add_argument("plan", help="the plan JSON: {\"jobs\": [{\"name\", \"argv\", \"after\"}]}")
     p.add_argument("--campaign-dir", required=True, help="where state.json and logs/ are kept (required)")
     p.add_argument(
-        "--code-dir", required=True, help="the checkout (at a fixed commit) every job runs from: its working directory and first PYTHONPATH entry (required)",
+        "--code-dir", required=True,
+        help="the checkout (at a fixed commit) every job runs from: its working directory and first PYTHONPATH entry "
+        "(required)",
     )
     p.add_argument("--workers", type=int, default=2, help="jobs at once")
     p.add_argument("--threads", type=int, default=1, help="--threads for each job; 0 passes none")
@@ -28,7 +30,8 @@ def build_parser():
     p.add_argument(
         "--collect-into", metavar="REPO",
         help="run nothing: copy what the jobs wrote under --code-dir (results/, the He run's SavedModel) into "
-        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit (default: run the plan)",
+        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit "
+        "(default: run the plan)",
     )
     return p
 

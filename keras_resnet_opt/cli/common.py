@@ -59,7 +59,9 @@ def exit_codes_epilog(meanings):
     """
     meanings = {**_COMMON_EXIT_MEANINGS, **meanings}
     lines = [
-        textwrap.fill(meanings[code], width=79, initial_indent=f"  {code}  ", subsequent_indent=" " * (4 + len(str(code))))
+        textwrap.fill(
+            meanings[code], width=79, initial_indent=f"  {code}  ", subsequent_indent=" " * (4 + len(str(code)))
+        )
         for code in sorted(meanings)
     ]
     return "exit codes:\n" + "\n".join(lines)
@@ -149,7 +151,9 @@ def _number(kind, text):
     try:
         return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+        ) from None
 
 
 def positive_int(text):

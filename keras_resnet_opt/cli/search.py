@@ -55,7 +55,10 @@ def build_parser():
         help="edge-grid: half-decade learning-rate points around the centre that step outward while the best is "
         "on an edge; grid: every point of the space's grid; random, bayesian, hyperband: Keras Tuner's",
     )
-    p.add_argument("--max-trials", type=positive_int, default=_OPTION_DEFAULTS.max_trials, help="trials per optimizer; a cap for hyperband")
+    p.add_argument(
+        "--max-trials", type=positive_int, default=_OPTION_DEFAULTS.max_trials,
+        help="trials per optimizer; a cap for hyperband",
+    )
     p.add_argument("--epochs", type=positive_int, help="epochs per trial, hyperband's maximum (default: the preset's)")
     p.add_argument(
         "--preset", choices=preset_names(),
@@ -68,27 +71,44 @@ def build_parser():
     )
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
     p.add_argument(
-        "--train-subset", type=positive_int, help="train on a stratified subset of this many images (default: the preset's)"
+        "--train-subset", type=positive_int,
+        help="train on a stratified subset of this many images (default: the preset's)",
     )
     p.add_argument(
-        "--val-size", type=positive_int, help="validation images held out of the training split, the objective (default: the preset's)",
+        "--val-size", type=positive_int,
+        help="validation images held out of the training split, the objective (default: the preset's)",
     )
     p.add_argument("--seed", type=int, help="initial weights, data order and the tuner's draws (default: 0)")
     p.add_argument("--directory", default=DEFAULT_DIRECTORY, help="parent of the Keras Tuner projects")
-    p.add_argument("--overwrite", action="store_true", help="discard the existing search of these optimizers and start over")
-    p.add_argument("--output", help="best-hyperparameters JSON (default: <directory>/best_hparams.json); table and plots go beside it")
-    p.add_argument("--tune-weight-decay", action="store_true", help="also search the weight decay (log scale around the default)")
-    p.add_argument("--hyperband-factor", type=positive_int, default=_OPTION_DEFAULTS.hyperband_factor, help="hyperband's reduction factor")
-    p.add_argument("--initial-points", type=positive_int, help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="discard the existing search of these optimizers and start over"
+    )
+    p.add_argument(
+        "--output",
+        help="best-hyperparameters JSON (default: <directory>/best_hparams.json); table and plots go beside it",
+    )
+    p.add_argument(
+        "--tune-weight-decay", action="store_true", help="also search the weight decay (log scale around the default)"
+    )
+    p.add_argument(
+        "--hyperband-factor", type=positive_int, default=_OPTION_DEFAULTS.hyperband_factor,
+        help="hyperband's reduction factor",
+    )
+    p.add_argument(
+        "--initial-points", type=positive_int,
+        help="bayesian: random trials before the model-based ones (default: 3 per hyperparameter)",
+    )
     p.add_argument(
         "--strategy", choices=STRATEGIES,
         help="tf.distribute strategy each trial trains under, as kro-train: mirrored spreads one trial over "
-        f"this machine's GPUs, multiworker over the hosts in TF_CONFIG (default: {RunConfig.strategy}, one device). Not Keras "
+        "this machine's GPUs, multiworker over the hosts in TF_CONFIG "
+        f"(default: {RunConfig.strategy}, one device). Not Keras "
         "Tuner's distributed mode (KERASTUNER_* variables), which runs different trials in parallel processes; "
         "the two combine (docs/tuning.md)",
     )
     p.add_argument(
-        "--partial", type=nonnegative_float, help="fix Padam's p at this value; its project is <optimizer>-p<p> (default: p is searched)",
+        "--partial", type=nonnegative_float,
+        help="fix Padam's p at this value; its project is <optimizer>-p<p> (default: p is searched)",
     )
     p.add_argument(
         "--lr-center", type=positive_float,
@@ -99,9 +119,16 @@ def build_parser():
         help="with --lr-max: search the learning rate over [lr-min, lr-max] (log scale) instead of two decades "
         "around the centre; not with edge-grid (default: two decades around the centre)",
     )
-    p.add_argument("--lr-max", type=positive_float, help="the top of the learning-rate range, see --lr-min (default: none)")
-    p.add_argument("--lr-points", type=positive_int, default=_OPTION_DEFAULTS.lr_points, help="edge-grid: starting points around the centre, odd")
-    p.add_argument("--threads", type=positive_int, help="TensorFlow threads for this process (default: TF's, all cores)")
+    p.add_argument(
+        "--lr-max", type=positive_float, help="the top of the learning-rate range, see --lr-min (default: none)"
+    )
+    p.add_argument(
+        "--lr-points", type=positive_int, default=_OPTION_DEFAULTS.lr_points,
+        help="edge-grid: starting points around the centre, odd",
+    )
+    p.add_argument(
+        "--threads", type=positive_int, help="TensorFlow threads for this process (default: TF's, all cores)"
+    )
     p.add_argument("--quiet", action="store_true", help="no trial display or progress bars")
     return p
 

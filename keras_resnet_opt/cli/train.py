@@ -129,7 +129,8 @@ def build_parser():
         "--seed", type=int, help=f"initialisation, data order and augmentation seed {preset_default('seed')}",
     )
     p.add_argument(
-        "--split-seed", type=int, help=f"seed of the validation split, the same for every run {preset_default('split_seed')}",
+        "--split-seed", type=int,
+        help=f"seed of the validation split, the same for every run {preset_default('split_seed')}",
     )
     p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
     p.add_argument(
@@ -186,9 +187,9 @@ def build_parser():
 
 
 CONFIG_FLAGS = (
-    "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule", "lr_scaling",
-    "seed", "split_seed", "data_dir", "train_subset", "val_size", "run_name", "precision", "jit_compile",
-    "deterministic", "strategy", "augment",
+    "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule",
+    "lr_scaling", "seed", "split_seed", "data_dir", "train_subset", "val_size", "run_name", "precision",
+    "jit_compile", "deterministic", "strategy", "augment",
 )
 
 

@@ -98,6 +98,8 @@ def _validate(arrays, source):
         if len(x) == 0:
             raise DataError(f"The {split} split of {source} is empty.")
         if x.dtype != np.uint8 or x.shape[1:] != IMAGE_SHAPE:
-            raise DataError(f"The {split} images of {source} have {x.dtype} {x.shape[1:]}; expected uint8 {IMAGE_SHAPE}.")
+            raise DataError(
+                f"The {split} images of {source} have {x.dtype} {x.shape[1:]}; expected uint8 {IMAGE_SHAPE}."
+            )
         if len(y) != len(x) or y.min() < 0 or y.max() >= NUM_CLASSES:
             raise DataError(f"The {split} labels of {source} are not {len(x)} values in 0..{NUM_CLASSES - 1}.")

@@ -78,7 +78,9 @@ def run_variant(variant, data_dir, epochs, seed=0, preset="cpu-quick"):
         lr_schedule="constant" if variant == "heavy-ball-constant" else "step",
     )
     if config.lr_schedule == "step" and not any(b < epochs for b in config.lr_boundaries):
-        raise ValueError(f"--epochs {epochs} ends before the first decay (epoch {min(config.lr_boundaries)}); use more.")
+        raise ValueError(
+            f"--epochs {epochs} ends before the first decay (epoch {min(config.lr_boundaries)}); use more."
+        )
     run = prepare_run(config, metrics=())
     model, steps = run.model, run.steps
     x, y = run.data.train

@@ -26,7 +26,9 @@ def _basic_block(x, filters, stride, name, sync=False):
     return layers.Activation("relu", name=f"{name}_out")(y)
 
 
-def resnet18(num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True, synchronized_bn=False, name="resnet18"):
+def resnet18(
+    num_classes=10, input_shape=(32, 32, 3), include_preprocessing=True, synchronized_bn=False, name="resnet18"
+):
     """Build the Padam paper's CIFAR ResNet-18 as a functional model.
 
     Args:

@@ -123,7 +123,9 @@ def _check_test(claim_id, test):
     if test["form"] not in FORMS:
         raise ValueError(f"{where}: unknown form {test['form']!r}. Valid forms: {list(FORMS)}")
     if test["form"] == DIFFERENCE and test.get("direction") not in ("lower", "higher"):
-        raise ValueError(f"{where}: a difference needs direction 'lower' or 'higher'. Received: {test.get('direction')!r}")
+        raise ValueError(
+            f"{where}: a difference needs direction 'lower' or 'higher'. Received: {test.get('direction')!r}"
+        )
     if test.get("margin") is not None and not float(test["margin"]) > 0:
         raise ValueError(f"{where}: a margin must be positive. Received: {test['margin']}")
 
@@ -179,7 +181,9 @@ def check_settings(settings):
         if not float(settings[key]) > 0:
             raise ValueError(f"`{key}` must be positive. Received: {settings[key]}")
     if int(settings["min_seeds"]) < 2:
-        raise ValueError(f"`min_seeds` must be >= 2 (a paired interval needs two pairs). Received: {settings['min_seeds']}")
+        raise ValueError(
+            f"`min_seeds` must be >= 2 (a paired interval needs two pairs). Received: {settings['min_seeds']}"
+        )
     bad = {k: v for k, v in (settings.get("learning_rates") or {}).items() if v not in RATE_REGIMES}
     if bad:
         raise ValueError(f"`learning_rates` values must be one of {list(RATE_REGIMES)}. Received: {bad}")

@@ -86,7 +86,9 @@ PUBLISHED = (
     PublishedResult("keras_example", "resnet20", "adam", 92.16, "test_accuracy", 200, note="ResNet v1"),
     PublishedResult("keras_example", "resnet32", "adam", 92.46, "test_accuracy", 200, note="ResNet v1"),
     PublishedResult("keras_example", "resnet56", "adam", 92.71, "test_accuracy", 200, note="ResNet v1"),
-    PublishedResult("keras_example", "resnet56v2", "adam", 93.01, "test_accuracy", 200, note="ResNet v2 (pre-activation)"),
+    PublishedResult(
+        "keras_example", "resnet56v2", "adam", 93.01, "test_accuracy", 200, note="ResNet v2 (pre-activation)"
+    ),
     PublishedResult("padam", "resnet18", "sgdm", 95.00, "test_accuracy", 200),
     PublishedResult("padam", "resnet18", "adam", 92.89, "test_accuracy", 200),
     PublishedResult("padam", "resnet18", "amsgrad", 93.53, "test_accuracy", 200),

@@ -126,7 +126,9 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             summary_to_markdown(summary, workload).rstrip("\n"),
             "",
         ]
-        for kind, caption in (("train_loss", "Training loss"), ("test_error", "Test error"), ("p_sweep", "Padam p sweep")):
+        for kind, caption in (
+            ("train_loss", "Training loss"), ("test_error", "Test error"), ("p_sweep", "Padam p sweep")
+        ):
             path = figures.get(kind, {}).get(workload)
             if path:
                 lines += [f"![{caption}, {workload}]({path})", ""]
@@ -148,7 +150,10 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
         for run in study.ended_runs:
             setups.setdefault(
                 run.workload,
-                {"model": run.config.get("model"), "epochs": run.epochs, "train_subset": run.config.get("train_subset")},
+                {
+                    "model": run.config.get("model"), "epochs": run.epochs,
+                    "train_subset": run.config.get("train_subset"),
+                },
             )
         sources = [str((r.manifest.get("data") or {}).get("source", "")) for r in study.ended_runs]
         lines += published_section(summary, curves, {w: setups[w] for w in workloads}, data_caveat(sources))
@@ -172,7 +177,9 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, decla
                  per_run=per_run_curves)  # fmt: skip
         rows = summary[summary["workload"] == workload]
         if (~rows["main"].astype(bool)).any():
-            plots.plot_p_sweep(summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf)
+            plots.plot_p_sweep(
+                summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf
+            )
         forest = []
         for o in evaluations[workload]["contrasts"]:
             if o.paired is None:

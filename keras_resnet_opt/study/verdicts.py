@@ -207,7 +207,9 @@ def decide_claim(claim, measures, workload, regime, settings):
     if missing:
         return verdict(NOT_TESTABLE, [f"needs runs of {', '.join(sorted(set(missing)))}"])
     if any(o.status == contrasts.NO_TARGET for o in kept):
-        return verdict(NOT_TESTABLE, ["needs a validation-accuracy target declared before the runs; study.json has none"])
+        return verdict(
+            NOT_TESTABLE, ["needs a validation-accuracy target declared before the runs; study.json has none"]
+        )
     reasons = []
     if regime.rates not in claim["rates"]:
         reasons.append(

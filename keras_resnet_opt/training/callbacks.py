@@ -108,7 +108,10 @@ class Checkpointer(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        row = {k: (float(v) if isinstance(v, (np.floating, np.integer, float, int)) else v) for k, v in (logs or {}).items()}
+        row = {
+            k: (float(v) if isinstance(v, (np.floating, np.integer, float, int)) else v)
+            for k, v in (logs or {}).items()
+        }
         row["epoch"] = epoch + 1
         row["epoch_time_s"] = time.perf_counter() - self._start
         diverged = self.guard.diverged_at_epoch is not None

@@ -104,7 +104,10 @@ def check_definition(project_dir, definition, write=True):
     """
     project_dir = Path(project_dir)
     path = project_dir / DEFINITION
-    hint = "Rerun with the original settings to resume it, pass --overwrite to discard it, or choose another --directory."
+    hint = (
+        "Rerun with the original settings to resume it, pass --overwrite to discard it, "
+        "or choose another --directory."
+    )
     if path.is_file():
         try:
             stored = defining(json.loads(path.read_text()))
@@ -115,7 +118,8 @@ def check_definition(project_dir, definition, write=True):
             return
         if not write or finished_work(project_dir):
             raise SearchDefinitionChanged(
-                f"{str(project_dir)!r} holds a search with a different definition (changed: {', '.join(changed)}). {hint}"
+                f"{str(project_dir)!r} holds a search with a different definition "
+                f"(changed: {', '.join(changed)}). {hint}"
             )
         shutil.rmtree(project_dir)
         write_json(path, definition)

@@ -47,7 +47,9 @@ class EdgeGridOracle(keras_tuner.Oracle):
         self.initial = [float(v) for v in initial]
         missing = [v for v in self.initial if v not in self.grid]
         if missing or self.grid != sorted(self.grid):
-            raise ValueError(f"`initial` must be points of the ascending `grid`. Received: grid={grid}, initial={initial}")
+            raise ValueError(
+                f"`initial` must be points of the ascending `grid`. Received: grid={grid}, initial={initial}"
+            )
 
     def _values(self, learning_rate):
         values = {hp.name: hp.default for hp in self.hyperparameters.space}

@@ -51,7 +51,9 @@ def plot_partial_sensitivity(trials, optimizer="padam", path=None, pdf=False):
     if ticks:
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([f"1/{round(1 / t):d}" if t < 1 and abs(1 / t - round(1 / t)) < 1e-9 else f"{t:g}" for t in ticks])
+        ax.set_xticklabels(
+            [f"1/{round(1 / t):d}" if t < 1 and abs(1 / t - round(1 / t)) < 1e-9 else f"{t:g}" for t in ticks]
+        )
         ax.legend(frameon=False)
     ax.set_xlabel("p (log2 scale)")
     ax.set_ylabel("validation accuracy (%)")

@@ -226,7 +226,9 @@ def search_space(optimizer, tune_weight_decay=False, partial=None, lr_center=Non
     partial = None
     if fixed_partial is not None:
         if PARTIAL not in defaults:
-            raise ValueError(f"Only padam has a partial parameter p. Received: optimizer={optimizer!r}, partial={fixed_partial}")
+            raise ValueError(
+                f"Only padam has a partial parameter p. Received: optimizer={optimizer!r}, partial={fixed_partial}"
+            )
         check_partial(fixed_partial)
         partial = ((float(fixed_partial),), float(fixed_partial))
     elif PARTIAL in defaults:

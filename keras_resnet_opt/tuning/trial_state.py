@@ -105,7 +105,9 @@ class TrialRecorder(keras.callbacks.Callback):
         folder = self.trial_dir / RESUME_DIR
         write_checkpoint(self.model, folder, epoch + 1)
         row = {"epoch": epoch + 1}
-        row.update({k: float(v) for k, v in (logs or {}).items() if isinstance(v, (float, int, np.floating, np.integer))})
+        row.update(
+            {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (float, int, np.floating, np.integer))}
+        )
         row["learning_rate"] = self._learning_rate  # at the start of the epoch, as a run's history
         self.rows.append(row)
         with atomic_path(self.trial_dir / TRIAL_HISTORY) as tmp:
