@@ -11,6 +11,18 @@ from pathlib import Path  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def run_cli(capsys, args):
+    """``scripts/train.py ARGS`` in this process: ``(exit code, stdout, stderr)``."""
+    from keras_resnet_opt.cli.train import main as train_main
+
+    try:
+        code = train_main(args)
+    except SystemExit as e:
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
 # The real CIFAR-10 copy; tests that want it are skipped when it is absent.
 REAL_DATA_DIR = Path(os.environ.get("KERAS_RESNET_OPT_REAL_DATA", REPO.parent / "shared" / "datasets" / "cifar10"))
 

@@ -18,9 +18,8 @@ import time
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 
-from keras_resnet_opt.cli.train import main as train_main
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.training import callbacks
 from keras_resnet_opt.training.checkpoints import check_checkpoint_file, checkpoint_epochs
@@ -44,16 +43,6 @@ def smoke_config(synthetic_dir, **overrides):
 def train_args(synthetic_dir, out, *extra):
     return ["--preset", "smoke", "--optimizer", "padam", "--epochs", str(EPOCHS), "--data-dir", str(synthetic_dir),
             "--output-dir", str(out / "runs"), "--saved-models-dir", str(out / "saved"), *extra]
-
-
-def run_cli(capsys, args):
-    """``scripts/train.py ARGS`` in this process: ``(exit code, stdout, stderr)``."""
-    try:
-        code = train_main(args)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_error_line(err, *fragments):

@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import run_cli
 
 from keras_resnet_opt.cli.train import main as train_main
 from keras_resnet_opt.config import make_config
@@ -19,15 +20,6 @@ from keras_resnet_opt.tuning.spaces import search_space
 
 LION = "keras.optimizers:Lion"
 SIGN = "plugin_optimizers:SignDescent"
-
-
-def run_cli(capsys, args):
-    try:
-        code = train_main(args)
-    except SystemExit as e:
-        code = e.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def smoke_args(tmp_path, synthetic_dir, optimizer, *extra):
