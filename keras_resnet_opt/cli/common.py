@@ -86,6 +86,12 @@ _START_UP_NOISE = re.compile(
 )
 
 
+def add_data_dir(parser):
+    """``--data-dir``, the same for every command that reads CIFAR-10 (the variable is
+    `keras_resnet_opt.data.loader.DATA_DIR_ENV`, not imported here to keep ``--help`` light)."""
+    parser.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+
+
 def quiet_tensorflow():
     """Hide TensorFlow's C++ INFO and WARNING logs unless the user set a level."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -9,7 +9,15 @@ in advance from what was added after the results.
 import shlex
 import sys
 
-from keras_resnet_opt.cli.common import EXIT_DIVERGED, EXIT_ERROR, EXIT_OK, fail, make_parser, quiet_tensorflow
+from keras_resnet_opt.cli.common import (
+    EXIT_DIVERGED,
+    EXIT_ERROR,
+    EXIT_OK,
+    add_data_dir,
+    fail,
+    make_parser,
+    quiet_tensorflow,
+)
 from keras_resnet_opt.config import STRATEGIES, preset_names
 from keras_resnet_opt.optimizer_names import check_optimizer_name, check_partial
 from keras_resnet_opt.study.claim_schema import RATE_REGIMES, TUNED, UNTUNED
@@ -47,7 +55,7 @@ def build_parser():
         "run already uses all cores, so K > 1 there shares them rather than adding speed",
     )
     p.add_argument("--study-dir", required=True, help="the study's folder, e.g. results/cpu-quick (required)")
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument("--model", help="model of every run (default: the preset's)")
     p.add_argument("--epochs", type=int, help="epochs of every run (default: the preset's)")
     p.add_argument("--train-subset", type=int, help="training images of every run (default: the preset's)")

@@ -6,6 +6,7 @@ import sys
 from keras_resnet_opt.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    add_data_dir,
     fail,
     import_tensorflow_quietly,
     make_parser,
@@ -19,7 +20,7 @@ EXIT_CODES = {EXIT_OK: "evaluated", EXIT_ERROR: "an unexpected error"}
 def build_parser():
     p = make_parser("Evaluate an exported SavedModel on the CIFAR-10 test split.", EXIT_CODES)
     p.add_argument("saved_model", help="folder written by kro-train (scripts/train.py) under saved_models/")
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--confusion-png", metavar="PNG", help="also save the confusion matrix as this PNG (default: none)")
     p.add_argument("--batch-size", type=positive_int, default=1000, help="images per batch")

@@ -4,7 +4,7 @@ more JPEG round."""
 import json
 import sys
 
-from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
+from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, add_data_dir, fail, make_parser
 
 EXIT_CODES = {EXIT_OK: "evaluated; one JSON object printed", EXIT_ERROR: "an unexpected error"}
 
@@ -16,7 +16,7 @@ def build_parser():
         EXIT_CODES,
     )
     p.add_argument("saved_model", help="an export written by kro-train (scripts/train.py)")
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument("--qualities", default="95,75,50", help="comma-separated JPEG qualities")
     return p
 

@@ -12,7 +12,15 @@ import dataclasses
 import json
 import sys
 
-from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser, positive_int, quiet_tensorflow
+from keras_resnet_opt.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    add_data_dir,
+    fail,
+    make_parser,
+    positive_int,
+    quiet_tensorflow,
+)
 from keras_resnet_opt.config import preset_names
 
 EXIT_CODES = {EXIT_OK: "the check finished; its summary is printed as JSON", EXIT_ERROR: "an unexpected error"}
@@ -24,7 +32,7 @@ def build_parser():
         "registry's sgdm, Keras' SGD(momentum=0.9) and sgdm at a constant lr. Rerun to resume.",
         EXIT_CODES,
     )
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument("--output-dir", default="results/lr-decay", help="where the per-batch losses and summary go")
     p.add_argument("--epochs", type=positive_int, default=5, help="epochs per variant; cpu-quick decays after epoch 4")
     p.add_argument("--seed", type=int, default=0, help="the runs' seed")

@@ -6,6 +6,7 @@ import sys
 from keras_resnet_opt.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
+    add_data_dir,
     fail,
     import_tensorflow_quietly,
     make_parser,
@@ -69,7 +70,7 @@ def build_parser():
         help="JSON or TOML file of RunConfig fields the trials train with, as kro-train --config (not optimizer: "
         "--optimizer names what is searched); flags given here override it (default: none)",
     )
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument(
         "--train-subset", type=positive_int,
         help="train on a stratified subset of this many images (default: the preset's)",

@@ -9,6 +9,7 @@ from keras_resnet_opt.cli.common import (
     EXIT_DIVERGED,
     EXIT_ERROR,
     EXIT_OK,
+    add_data_dir,
     fail,
     import_tensorflow_quietly,
     make_parser,
@@ -132,7 +133,7 @@ def build_parser():
         "--split-seed", type=int,
         help=f"seed of the validation split, the same for every run {preset_default('split_seed')}",
     )
-    p.add_argument("--data-dir", help="local CIFAR-10 copy (default: $KERAS_RESNET_OPT_DATA_DIR, else TFDS)")
+    add_data_dir(p)
     p.add_argument(
         "--train-subset", type=positive_int,
         help=f"train on a stratified subset of this many images {preset_default('train_subset', 'all')}",
