@@ -20,7 +20,8 @@ PACKAGE = "keras_resnet_opt"
 MAX_LINES = 450
 # Bottom to top. A new top-level module or subpackage gets a place here.
 LAYERS = (
-    {"atomic", "optimizer_names", "model_names"},  # facts and plumbing, importing nothing of the package
+    # facts and plumbing, importing nothing of the package
+    {"atomic", "optimizer_names", "model_names", "search_files"},
     {"config", "data", "optimizers"},
     {"config_file", "distribute", "environment", "models", "evaluation"},
     {"training"},
@@ -31,7 +32,7 @@ LAYERS = (
 )
 HEAVY = {"keras", "tensorflow", "keras_tuner", "tensorflow_datasets"}
 KERAS_FREE = (
-    "config", "config_file", "optimizer_names", "model_names", "atomic", "distribute", "environment",
+    "config", "config_file", "optimizer_names", "model_names", "search_files", "atomic", "distribute", "environment",
     "training.run_folder", "training.run_lock", "training.errors", "tuning.options", "study", "cli",
 )
 # Modules of the KERAS_FREE subpackages that are Keras code themselves.

@@ -49,7 +49,7 @@ def curve(final, k, roughness, seed, epochs=EPOCHS):
 
 
 def write_run(study_dir, optimizer, seed, errors, partial=None, finished=True, model="resnet20", epochs=EPOCHS,
-              subset=5000, prefix="", predictions=None, labels=None, preset="smoke"):  # fmt: skip
+              subset=5000, prefix="", predictions=None, labels=None, preset="smoke", learning_rate=0.1):  # fmt: skip
     errors = np.asarray(errors, dtype=float)
     frame = pd.DataFrame(
         {
@@ -61,7 +61,7 @@ def write_run(study_dir, optimizer, seed, errors, partial=None, finished=True, m
     )  # fmt: skip
     config = {
         "preset": preset, "model": model, "optimizer": optimizer, "seed": seed, "epochs": epochs,
-        "batch_size": 128, "learning_rate": 0.1, "partial": partial, "weight_decay": 5e-4,
+        "batch_size": 128, "learning_rate": learning_rate, "partial": partial, "weight_decay": 5e-4,
         "train_subset": subset, "val_size": 1000, "data_dir": "/data/cifar10", "lr_schedule": "constant",
         "lr_boundaries": [], "lr_decay_factor": 0.1,
     }  # fmt: skip

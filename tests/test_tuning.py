@@ -14,6 +14,7 @@ import pytest
 from keras_resnet_opt.cli.search import main
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.optimizers import list_optimizers, optimizer_defaults
+from keras_resnet_opt.search_files import TRIAL_COLUMNS
 from keras_resnet_opt.training import prepare as prepare_module
 from keras_resnet_opt.tuning import hypermodel as hypermodel_module
 from keras_resnet_opt.tuning import outputs
@@ -25,7 +26,6 @@ from keras_resnet_opt.tuning.definition import (
 )
 from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel
 from keras_resnet_opt.tuning.options import SearchOptions, search_configs
-from keras_resnet_opt.tuning.outputs import TRIAL_COLUMNS
 from keras_resnet_opt.tuning.search import run_search
 from keras_resnet_opt.tuning.spaces import LR_SPAN, PARTIAL_GRID, grid_learning_rates, search_space
 from keras_resnet_opt.tuning.tuners import distributed_role, trial_strategy

@@ -14,7 +14,8 @@ from keras_resnet_opt.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, mak
 EXIT_CODES = {
     EXIT_OK: "the report was written",
     EXIT_ERROR: "an unexpected error",
-    EXIT_BAD_INPUT: "bad input: no runs/ folder, or a study.json that cannot be read (one `error:` line)",
+    EXIT_BAD_INPUT: "bad input: no runs/ folder (of the study or a --budget study), or a study.json or tuning "
+    "table that cannot be read (one `error:` line)",
 }
 
 
@@ -27,7 +28,12 @@ def build_parser():
     p.add_argument(
         "--tuning-trials", metavar="CSV",
         help="CSV of tuning trials (optimizer, learning_rate, val_accuracy[, partial]) for the LR-sensitivity "
-        "figure (default: none, no such figure)",
+        "figure (default: the study's own searches, tuning/*/trials.csv, when it has any)",
+    )
+    p.add_argument(
+        "--budget", metavar="STUDY_DIR", action="append", default=[],
+        help="another study directory: the same comparison at another training budget, set beside this one in "
+        "the section 'Across budgets' (repeatable; default: none)",
     )
     return p
 
@@ -41,7 +47,7 @@ def main(argv=None):
     from keras_resnet_opt.study.report import write_report  # pandas, SciPy, matplotlib: not for --help
 
     try:
-        path = write_report(args.study_dir, args.pdf, args.tuning_trials)
+        path = write_report(args.study_dir, args.pdf, args.tuning_trials, args.budget)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -19,6 +19,8 @@ gives the same bytes.
   tuning-trials table.
 - `plot_performance_profile`: fraction of workloads within a factor tau of
   the best test error, per optimizer.
+- `plot_budget_curves`: train loss and test error against epoch at several
+  training budgets on the same axes.
 """
 
 import os
@@ -344,6 +346,45 @@ def plot_performance_profile(summary, path=None, pdf=False):
     ax.grid(True, alpha=0.3)
     if len(profile.columns):
         ax.legend(frameon=False, loc="lower right")
+    if path is not None:
+        save_figure(fig, path, pdf)
+    return fig
+
+
+# Line styles of the budgets in `plot_budget_curves`, in the order given.
+BUDGET_STYLES = ("--", "-", ":", "-.")
+STYLE_NAMES = {"--": "dashed", "-": "solid", ":": "dotted", "-.": "dash-dot"}
+
+
+def plot_budget_curves(curves, variants, path=None, pdf=False):
+    """Train loss and test error against epoch, every budget on the same axes (one style per budget).
+
+    Args:
+        curves: `aggregate.epoch_curves` of every budget, concatenated (the
+            ``workload`` column tells the budgets apart).
+        variants: the variants to draw (those every budget ran).
+    """
+    workloads = list(dict.fromkeys(curves["workload"]))
+    colors = variant_colors(variants)
+    fig = Figure(figsize=(FIGSIZE[0] * 2, FIGSIZE[1]))
+    axes = fig.subplots(1, 2)
+    for ax, metric, scale, label in ((axes[0], "loss", 1.0, "training loss"),
+                                     (axes[1], "test_error", 100.0, "test error (%)")):  # fmt: skip
+        for index, workload in enumerate(workloads):
+            style = BUDGET_STYLES[index % len(BUDGET_STYLES)]
+            for variant in variants:
+                rows = curves[(curves["workload"] == workload) & (curves["variant"] == variant)]
+                if rows.empty:
+                    continue
+                ax.plot(rows["epoch"].to_numpy(), rows[f"{metric}_mean"].to_numpy(dtype=float) * scale,
+                        linestyle=style, color=colors[variant], label=f"{variant}, {workload}")  # fmt: skip
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(f"{label}, mean over seeds")
+        ax.set_yscale("log" if metric == "loss" else "linear")
+        ax.grid(True, alpha=0.3)
+    axes[1].legend(frameon=False, fontsize="x-small")
+    styles = [STYLE_NAMES[BUDGET_STYLES[i % len(BUDGET_STYLES)]] for i in range(len(workloads))]
+    fig.suptitle("; ".join(f"{style}: {w}" for style, w in zip(styles, workloads)))
     if path is not None:
         save_figure(fig, path, pdf)
     return fig

@@ -21,7 +21,7 @@ def metric_digits(metric):
     return 3 if claim_schema.METRICS[metric][0] == "loss" else 2
 
 
-def _contrast_decision(outcome, settings):
+def contrast_decision(outcome, settings):
     status = outcome.status
     if status in ("lower", "higher"):
         return f"differs: {outcome.spec['a']} {status}"
@@ -49,7 +49,7 @@ def _contrast_rows(outcomes, settings):
                 fmt_interval(low, high),
                 fmt_p(o.p),
                 fmt_p(o.p_adjusted),
-                _contrast_decision(o, settings),
+                contrast_decision(o, settings),
             ]
         )
     return rows

@@ -1,18 +1,20 @@
-"""The report's sections on what was run and what it can be compared with: Setup, Runs, Published numbers, Caveats.
+"""The report's sections on what was run and what it can be compared with: Setup, Runs, Published numbers, Scope.
 
 Each section is a list of Markdown lines built from the runs as read
 (`runs.Study`) and the descriptive summary (`aggregate`); none decides
 anything. They say what a reader needs before trusting a number: the
 settings, data, devices and code each run used, which planned runs are
 missing, which published results the setup really matches (and which are
-context only), and what limits every conclusion.
+context only), which claims the study can and cannot decide, and what limits
+every conclusion.
 """
 
 import math
 import re
 
-from keras_resnet_opt.study import aggregate, measures, published
+from keras_resnet_opt.study import aggregate, measures, published, verdicts
 from keras_resnet_opt.study.claim_schema import UNTUNED
+from keras_resnet_opt.study.report_claims import VERDICT_TEXT
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
 from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
@@ -276,8 +278,26 @@ def _study_error_at(row, curves, workload, result):
     return float(points["test_error_mean"].iloc[0]), float(points["test_error_ci"].iloc[0])
 
 
+def _scope_lines(evaluations):
+    """Per workload, which claims this study decides and which it cannot (the reasons are under Claims)."""
+    lines = []
+    for workload, evaluation in evaluations.items():
+        decided, not_decided = [], {}
+        for verdict in evaluation["claims"]:
+            label = f"({verdict.claim['id']})"
+            text = VERDICT_TEXT[verdict.verdict]
+            if verdict.verdict in (verdicts.HOLDS, verdicts.CONTRADICTED, verdicts.INCONCLUSIVE):
+                decided.append(f"{label} {text.lower()}")
+            else:
+                not_decided.setdefault(text.removeprefix("Not decided: ").lower(), []).append(label)
+        line = f"- {workload}: decides " + (", ".join(decided) if decided else "no claim") + "; cannot decide "
+        groups = [f"{', '.join(labels)} ({why})" for why, labels in not_decided.items()]
+        lines.append(line + ("; ".join(groups) if groups else "none of its claims") + ".")
+    return lines
+
+
 def caveats_section(study, summary, evaluations):
-    """"## Caveats": what limits every conclusion above (data, budget, device, seeds, untuned rates)."""
+    """"## What this study can and cannot show": the claims it decides, and what limits every conclusion."""
     configs = [r.config for r in study.runs]
     manifests = [r.manifest for r in study.ended_runs]
     sources = [str((m.get("data") or {}).get("source", "")) for m in manifests]
@@ -321,4 +341,13 @@ def caveats_section(study, summary, evaluations):
             f"Untuned learning rates ({', '.join(untuned)}): one configured rate per optimizer, never tuned for this "
             "setup, so the comparison favours the optimizers whose defaults suit it."
         )
-    return ["## Caveats", ""] + [f"- {c}" for c in caveats] + [""]
+    lines = [
+        "## What this study can and cannot show",
+        "",
+        "It shows each optimizer's final test error at this budget with paired differences between optimizers "
+        "(paired by seed), and speed as steps to the declared validation target; what it decides about the claims, "
+        "and what it cannot decide (the reasons are under Claims):",
+        "",
+    ]
+    lines += _scope_lines(evaluations) + ["", "Every conclusion above is limited by:", ""]
+    return lines + [f"- {c}" for c in caveats] + [""]

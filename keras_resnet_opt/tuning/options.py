@@ -12,6 +12,7 @@ from pathlib import Path
 
 from keras_resnet_opt.config import make_config
 from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES, check_optimizer_name
+from keras_resnet_opt.search_files import BEST_HPARAMS
 
 # "edge-grid": the learning-rate grid that steps outward while the best rate is
 # on an edge (tuning/edge_grid.py); the cpu-budget study's tuner.
@@ -21,7 +22,6 @@ GRID_TUNERS = ("grid", "edge-grid")
 # What a trial is scored by: the validation accuracy of its final epoch.
 OBJECTIVE = "val_accuracy"
 DEFAULT_DIRECTORY = "tuning/runs"
-BEST_HPARAMS = "best_hparams.json"
 # A trial's folder: its per-epoch resume checkpoints (tuning/trial_state.py), and its history.
 RESUME_DIR = "resume"
 TRIAL_HISTORY = "history.csv"

@@ -39,13 +39,12 @@ import pandas as pd
 
 from keras_resnet_opt import environment
 from keras_resnet_opt.config import RunConfig
+from keras_resnet_opt.search_files import TRIAL_COLUMNS, TRIALS_CSV
 from keras_resnet_opt.training.run_folder import TENSORBOARD_DIR
 from keras_resnet_opt.tuning.definition import check_definition, project_name, search_definition
 from keras_resnet_opt.tuning.hypermodel import ResNetHyperModel, load_search_data
 from keras_resnet_opt.tuning.options import SearchOptions
 from keras_resnet_opt.tuning.outputs import (
-    TRIAL_COLUMNS,
-    TRIALS_CSV,
     best_values,
     first_failure,
     trials_table,

@@ -1,0 +1,175 @@
+"""The same comparison at several training budgets: what changes between them, decided per budget.
+
+The cpu-budget study runs at 10 epochs and again at 30 (``results/cpu-budget``
+and ``results/cpu-budget-30``): the Padam paper's claims that adaptive methods
+"converge faster but generalise worse" are about a regime the shorter budget
+never reaches. Each budget is its own study with its own declaration and its
+own pairing (seed s at 10 epochs and seed s at 30 share nothing), so nothing
+here pairs runs across budgets or re-decides a test: every decision is the one
+the budget's own study made (`analysis.analyse`), and this module lines them
+up:
+
+- `budget_rows`: per variant run at every budget, final test error, final
+  train loss and error, and the generalisation gap (test error - train
+  error), each with its unpaired interval over seeds (descriptive);
+- `gap_contrasts`: the gap of each declared contrast ``a - b``, paired by
+  seed within each budget (descriptive: no claim is decided on it);
+- `contrast_changes`: each contrast declared at every budget, its decision at
+  each, and whether the decision reverses (significant one way at one budget
+  and the other way at another), appears, or stays;
+- `rankings`: the order of the means at each budget (descriptive);
+- `claim_rows`: each claim declared at every budget with its verdict at each.
+"""
+
+import math
+
+import pandas as pd
+
+from keras_resnet_opt.study import contrasts
+from keras_resnet_opt.study.runs import variant_sort_key
+
+DIRECTIONS = ("lower", "higher")
+# How a contrast's decision moves from one budget to the next.
+REVERSED = "reversed"
+APPEARS = "decided at one budget only"
+SAME = "same decision"
+UNDECIDED = "undecided at every budget"
+
+
+def budgets(analyses):
+    """``[(analysis, workload)]``: every workload of every study, in the order given (one column each)."""
+    return [(a, w) for a in analyses for w in a.workloads]
+
+
+def shared_variants(columns):
+    """The main variants every budget ran, in the optimizers' order."""
+    sets = []
+    for analysis, workload in columns:
+        rows = analysis.summary[(analysis.summary["workload"] == workload) & analysis.summary["main"].astype(bool)]
+        sets.append(set(rows["variant"]))
+    common = set.intersection(*sets) if sets else set()
+    return sorted(common, key=variant_sort_key)
+
+
+def budget_rows(columns, variants=None):
+    """One row per (budget, variant): the descriptive numbers both budgets are compared on.
+
+    Returns:
+        A DataFrame with workload, epochs, variant, n, test_error_mean/ci,
+        train_loss_mean/ci, train_error_mean, gen_gap_mean/ci (fractions; ci =
+        half-width of the unpaired 95% t-interval).
+    """
+    variants = shared_variants(columns) if variants is None else variants
+    rows = []
+    for analysis, workload in columns:
+        summary = analysis.summary.set_index(["workload", "variant"])
+        per_run = analysis.per_run[analysis.per_run["workload"] == workload]
+        epochs = int(per_run["epochs"].max()) if len(per_run) else 0
+        for variant in variants:
+            if (workload, variant) not in summary.index:
+                continue
+            s = summary.loc[(workload, variant)]
+            rows.append({
+                "workload": workload, "epochs": epochs, "variant": variant, "n": int(s["n"]),
+                "test_error_mean": s["test_error_mean"], "test_error_ci": s["test_error_ci"],
+                "train_loss_mean": s["train_loss_mean"], "train_loss_ci": s["train_loss_ci"],
+                "train_error_mean": s["train_error_mean"],
+                "gen_gap_mean": s["gen_gap_mean"], "gen_gap_ci": s["gen_gap_ci"],
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _declared_pairs(analysis):
+    return [(c["a"], c["b"]) for c in analysis.declaration["contrasts"]]
+
+
+def shared_contrasts(columns):
+    """The contrasts ``(a, b)`` every budget's study declared, in the first study's order."""
+    if not columns:
+        return []
+    first = _declared_pairs(columns[0][0])
+    return [pair for pair in first if all(pair in _declared_pairs(a) for a, _ in columns[1:])]
+
+
+def gap_contrasts(columns, pairs=None):
+    """Paired generalisation gap ``a - b`` per budget: ``[(a, b, {workload: (mean, low, high, n)})]`` in pp."""
+    pairs = shared_contrasts(columns) if pairs is None else pairs
+    out = []
+    for a, b in pairs:
+        by_budget = {}
+        for analysis, workload in columns:
+            pair = contrasts.paired(analysis.per_run, workload, a, b, "gen_gap")
+            mean, low, high = contrasts.finite_interval(pair)
+            by_budget[workload] = (mean, low, high, 0 if pair is None else pair.n)
+        out.append((a, b, by_budget))
+    return out
+
+
+def _outcome(analysis, workload, a, b):
+    for outcome in analysis.evaluations[workload]["contrasts"]:
+        if (outcome.spec["a"], outcome.spec["b"]) == (a, b):
+            return outcome
+    return None
+
+
+def movement(statuses):
+    """How a contrast's decisions move across budgets (`REVERSED`, `APPEARS`, `SAME`, `UNDECIDED`)."""
+    decided = [s for s in statuses if s in DIRECTIONS]
+    if not decided:
+        return UNDECIDED
+    if len(set(decided)) > 1:
+        return REVERSED
+    return SAME if len(decided) == len(statuses) else APPEARS
+
+
+def contrast_changes(columns, pairs=None):
+    """Each contrast declared at every budget, with each budget's own decision on final test error.
+
+    Returns:
+        ``[(a, b, {workload: Outcome or None}, movement)]``.
+    """
+    pairs = shared_contrasts(columns) if pairs is None else pairs
+    out = []
+    for a, b in pairs:
+        outcomes = {w: _outcome(analysis, w, a, b) for analysis, w in columns}
+        statuses = [o.status if o is not None else contrasts.NOT_RUN for o in outcomes.values()]
+        out.append((a, b, outcomes, movement(statuses)))
+    return out
+
+
+def rankings(columns, variants=None):
+    """``{workload: [variant, ...]}``: the shared variants by mean final test error, best first (descriptive)."""
+    rows = budget_rows(columns, variants)
+    out = {}
+    for workload, group in rows.groupby("workload", sort=False):
+        finite = group[group["test_error_mean"].map(lambda v: math.isfinite(float(v)))]
+        out[workload] = list(finite.sort_values(["test_error_mean", "variant"])["variant"])
+    return out
+
+
+def claim_rows(columns, claim_ids=None):
+    """Claims declared at every budget: ``[(claim, {workload: ClaimVerdict or None})]`` in declared order.
+
+    Args:
+        claim_ids: restrict to these claim ids (e.g. the budget question's
+            ("a", "b", "d")); None for every shared claim.
+    """
+    if not columns:
+        return []
+    out = []
+    for claim in columns[0][0].declaration["claims"]:
+        if claim_ids is not None and claim["id"] not in claim_ids:
+            continue
+        per_budget = {}
+        for analysis, workload in columns:
+            found = [v for v in analysis.evaluations[workload]["claims"] if v.claim["id"] == claim["id"]]
+            per_budget[workload] = found[0] if found else None
+        if all(v is not None for v in per_budget.values()):
+            out.append((claim, per_budget))
+    return out
+
+
+__all__ = [
+    "APPEARS", "REVERSED", "SAME", "UNDECIDED", "budget_rows", "budgets", "claim_rows", "contrast_changes",
+    "gap_contrasts", "movement", "rankings", "shared_contrasts", "shared_variants",
+]  # fmt: skip

@@ -1,0 +1,159 @@
+"""The report's Across budgets section: the same optimizers at each training budget, side by side.
+
+The numbers and decisions come from `budgets` (each budget decided by its own
+study); this module writes them down: the descriptive table, the paired
+generalisation gaps, each declared contrast's decision per budget and how it
+moves, the claims' verdicts per budget, a plain sentence on whether the
+ranking flips, and the two figures (curves of both budgets, the performance
+profile across them).
+"""
+
+import math
+
+from keras_resnet_opt.study import budgets
+from keras_resnet_opt.study.report_claims import VERDICT_TEXT
+from keras_resnet_opt.study.report_contrasts import contrast_decision
+from keras_resnet_opt.study.tables import fmt_interval, fmt_pm, markdown_table
+
+
+def _budget_table(rows, workloads, variants):
+    header = ["Optimizer"]
+    for workload in workloads:
+        header += [f"Test error % ({workload})", "Train loss", "Train error %", "Gen. gap (pp)"]
+    table = []
+    indexed = rows.set_index(["workload", "variant"]) if len(rows) else None
+    for variant in variants:
+        line = [variant]
+        for workload in workloads:
+            if indexed is None or (workload, variant) not in indexed.index:
+                line += ["-", "-", "-", "-"]
+                continue
+            r = indexed.loc[(workload, variant)]
+            line += [
+                f"{fmt_pm(r['test_error_mean'], r['test_error_ci'], 100.0)} (n = {int(r['n'])})",
+                fmt_pm(r["train_loss_mean"], r["train_loss_ci"], 1.0, digits=3),
+                f"{r['train_error_mean'] * 100:.2f}" if math.isfinite(r["train_error_mean"]) else "n/a",
+                fmt_pm(r["gen_gap_mean"], r["gen_gap_ci"], 100.0),
+            ]
+        table.append(line)
+    return markdown_table(header, table).rstrip("\n")
+
+
+def _interval_text(values):
+    mean, low, high, n = values
+    if not math.isfinite(mean):
+        return "n/a"
+    return f"{mean:.2f} {fmt_interval(low, high)} (n = {n})"
+
+
+def _ranking_sentence(order, changes):
+    parts = [f"{w}: {' < '.join(v)}" for w, v in order.items()]
+    text = "Ranking by mean final test error, best first (descriptive): " + "; ".join(parts) + "."
+    reversed_ = [f"{a} - {b}" for a, b, _, move in changes if move == budgets.REVERSED]
+    appears = [f"{a} - {b}" for a, b, _, move in changes if move == budgets.APPEARS]
+    orders = [tuple(v) for v in order.values()]
+    if reversed_:
+        text += (
+            f" **The ranking flips with budget**: {', '.join(reversed_)} {'is' if len(reversed_) == 1 else 'are'} "
+            "decided one way at one budget and the other way at another (paired tests, Holm within each budget)."
+        )
+    elif len(set(orders)) > 1:
+        text += (
+            " The order of the means changes between budgets, but no declared contrast is decided in opposite "
+            "directions at two budgets: **no flip is backed by a paired test**."
+        )
+    else:
+        text += " The order of the means is the same at every budget, and no declared contrast reverses."
+    if appears:
+        text += f" Decided at one budget only: {', '.join(appears)}."
+    return text
+
+
+def _verdict_cell(verdict):
+    text = VERDICT_TEXT[verdict.verdict]
+    if verdict.decidable:
+        parts = "; ".join(f"{o.spec['part']}: {o.status}" for o in verdict.decidable)
+        text += f" (the parts it can decide: {parts})"
+    return text
+
+
+def budgets_section(columns, figures):
+    """"## Across budgets": the lines, from `budgets.budgets(analyses)` and the saved figures' file names."""
+    workloads = [w for _, w in columns]
+    variants = budgets.shared_variants(columns)
+    lines = [
+        "## Across budgets",
+        "",
+        "The same protocol at each training budget, each budget its own study with its own seeds, pairing and "
+        "declaration: runs are paired by seed within a budget, never across budgets, and every decision below is "
+        "the one the budget's own study made. Studies: "
+        + "; ".join(f"`{a.path.name}` ({w})" for a, w in columns)
+        + ".",
+        "",
+    ]
+    if not variants:
+        return lines + ["No optimizer has finished runs at every budget yet.", ""]
+    rows = budgets.budget_rows(columns, variants)
+    lines += [
+        _budget_table(rows, workloads, variants),
+        "",
+        "± is the unpaired 95% t-interval over seeds (descriptive). Gen. gap = final test error - final train "
+        "error (train error on the augmented training batches of the last epoch).",
+        "",
+    ]
+    changes = budgets.contrast_changes(columns)
+    if changes:
+        table = []
+        for a, b, outcomes, move in changes:
+            line = [f"{a} - {b}"]
+            for analysis, workload in columns:
+                o = outcomes[workload]
+                settings = analysis.declaration["settings"]
+                if o is None or o.paired is None:
+                    line.append("not run")
+                    continue
+                mean = o.paired.t.mean
+                line.append(f"{mean:+.2f} pp: {contrast_decision(o, settings)}")
+            table.append(line + [move])
+        lines += [
+            "Declared contrasts, final test error, as each budget's study decided them (paired mean difference "
+            "a - b; Holm within each budget):",
+            "",
+            markdown_table(["Contrast"] + workloads + ["Across budgets"], table).rstrip("\n"),
+            "",
+        ]
+        gaps = budgets.gap_contrasts(columns)
+        lines += [
+            "Generalisation gap of the same pairs, paired by seed within each budget (mean difference a - b in pp, "
+            "95% paired t-interval; descriptive):",
+            "",
+            markdown_table(
+                ["Contrast"] + workloads,
+                [[f"{a} - {b}"] + [_interval_text(v[w]) for w in workloads] for a, b, v in gaps],
+            ).rstrip("\n"),
+            "",
+        ]
+    lines += [_ranking_sentence(budgets.rankings(columns, variants), changes), ""]
+    claim_rows = budgets.claim_rows(columns)
+    if claim_rows:
+        table = [[f"({claim['id']}) {claim['statement']}"] + [_verdict_cell(per[w]) for w in workloads]
+                 for claim, per in claim_rows]  # fmt: skip
+        lines += [
+            "Claims, as each budget's study decided them (the reasons and every test are in each study's report):",
+            "",
+            markdown_table(["Claim"] + workloads, table).rstrip("\n"),
+            "",
+        ]
+    for kind, caption in (("budget_curves", "Both budgets"), ("budget_profile", "Performance profile")):
+        if figures.get(kind):
+            lines += [f"![{caption}]({figures[kind]})", ""]
+    if figures.get("budget_profile"):
+        lines += [
+            "Performance profile: for each optimizer, the fraction of budgets at which its mean final test error "
+            "is within a factor tau of the best optimizer's at that budget.",
+            "",
+        ]
+    return lines
+
+
+__all__ = ["budgets_section"]

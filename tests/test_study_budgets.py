@@ -1,0 +1,188 @@
+"""The report's Tuning, Padam-across-p and Across-budgets sections, from synthetic studies whose answers are known."""
+
+import json
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pandas as pd
+import pytest
+from test_study_report import JITTER, SEED_EFFECT, curve, write_run
+
+from keras_resnet_opt.cli.report import main as report_main
+from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
+from keras_resnet_opt.study import budgets, claims, report, tuning_results
+from keras_resnet_opt.study.analysis import analyse
+
+SEEDS = (0, 1, 2)
+OPTIMIZERS = ["sgdm", "adam", "amsgrad", "padam"]
+
+
+def write_search(study_dir, name, optimizer, rates, accuracies, partial=None, initial=3, seed=100):
+    """A finished search folder as `tuning/search.py` leaves it: trials.csv and best_hparams.json."""
+    folder = study_dir / "tuning" / name
+    folder.mkdir(parents=True)
+    rows = [
+        {"optimizer": optimizer, "trial_id": str(i), "learning_rate": lr, "partial": None, "weight_decay": None,
+         "val_accuracy": acc, "status": "completed", "epochs": 10, "tuner_id": "tuner0", "replicas": 1,
+         "train_loss": 0.5}
+        for i, (lr, acc) in enumerate(zip(rates, accuracies))
+    ]  # fmt: skip
+    pd.DataFrame(rows, columns=list(TRIAL_COLUMNS)).to_csv(folder / TRIALS_CSV, index=False)
+    best = max(zip(accuracies, rates))[1]
+    space = {
+        "optimizer": optimizer, "learning_rate": {"initial": list(rates[:initial]), "grid": sorted(rates)},
+        "partial": None if partial is None else {"values": [partial], "default": partial},
+    }  # fmt: skip
+    record = {"space": space, "seed": seed, "epochs": 10, "tuner": "edge-grid", "trials": len(rates)}
+    best_hparams = {"best": {optimizer: {"learning_rate": best, "partial": partial}}, "searches": {optimizer: record}}
+    (folder / BEST_HPARAMS).write_text(json.dumps(best_hparams))
+    return folder
+
+
+def declare(study_dir, preset, target=0.5):
+    claims.preregister(
+        study_dir, optimizers=OPTIMIZERS, target_val_accuracy=target, learning_rates={preset: "tuned"},
+        min_epochs_generalisation=30, now="2026-01-01T00:00:00+00:00",
+    )  # fmt: skip
+
+
+def write_budget(study_dir, preset, epochs, finals, rates=None):
+    """Runs of `finals` ({variant: final test error}) at `epochs`, seeds 0-2, paired by a shared seed effect."""
+    declare(study_dir, preset)
+    for index, (optimizer, final) in enumerate(finals.items()):
+        for seed in SEEDS:
+            errors = curve(final + SEED_EFFECT[seed] + JITTER[(seed + index) % 3], 0.5, 0.0, seed, epochs)
+            write_run(study_dir, optimizer, seed, errors, preset=preset, epochs=epochs, subset=None,
+                      learning_rate=(rates or {}).get(optimizer, 0.1))  # fmt: skip
+    return study_dir
+
+
+# 10 epochs: adam ahead of sgdm; 30 epochs: sgdm ahead of adam (the paper's picture).
+SHORT = {"sgdm": 0.20, "adam": 0.15, "amsgrad": 0.16, "padam": 0.18}
+LONG = {"sgdm": 0.08, "adam": 0.12, "amsgrad": 0.11, "padam": 0.08}
+
+
+@pytest.fixture(scope="module")
+def two_budgets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("budgets")
+    short = write_budget(root / "short", "b10", 10, SHORT)
+    long = write_budget(root / "long", "b30", 30, LONG)
+    return short, long
+
+
+def test_contrast_movement_rules():
+    assert budgets.movement(["lower", "higher"]) == budgets.REVERSED
+    assert budgets.movement(["lower", "inconclusive"]) == budgets.APPEARS
+    assert budgets.movement(["higher", "higher"]) == budgets.SAME
+    assert budgets.movement(["inconclusive", "too few seeds"]) == budgets.UNDECIDED
+
+
+def test_each_budget_keeps_its_own_decisions(two_budgets):
+    short, long = two_budgets
+    columns = budgets.budgets([analyse(short), analyse(long)])
+    assert budgets.shared_variants(columns) == OPTIMIZERS
+    changes = {(a, b): (outcomes, move) for a, b, outcomes, move in budgets.contrast_changes(columns)}
+    outcomes, move = changes[("adam", "sgdm")]
+    assert [o.status for o in outcomes.values()] == ["lower", "higher"] and move == budgets.REVERSED
+    # padam = sgdm at 30 epochs up to the jitter: decided at 10 epochs only
+    assert changes[("padam", "sgdm")][1] == budgets.APPEARS
+    order = budgets.rankings(columns)
+    assert list(order.values()) == [["adam", "amsgrad", "padam", "sgdm"], ["padam", "sgdm", "amsgrad", "adam"]]
+    rows = budgets.budget_rows(columns)
+    assert len(rows) == 8 and set(rows["epochs"]) == {10, 30}
+    # the curves' train error is the test error less 5 pp, so every gap is 5 pp and every paired gap 0
+    assert rows["gen_gap_mean"].round(6).eq(0.05).all()
+    for _, _, by_budget in budgets.gap_contrasts(columns):
+        assert all(abs(mean) < 1e-9 and n == 3 for mean, _, _, n in by_budget.values())
+
+
+def test_report_across_budgets(two_budgets):
+    short, long = two_budgets
+    text = report.write_report(short, budget_dirs=[long]).read_text()
+    assert "## Across budgets" in text
+    assert f"python scripts/report.py {short} --budget {long}" in text
+    assert "**The ranking flips with budget**: adam - sgdm" in text
+    assert "| adam - sgdm | -5.00 pp: differs: adam lower | +4.00 pp: differs: adam higher | reversed |" in text
+    claim_lines = [line for line in text.splitlines() if line.startswith("| (a) ")]
+    assert len(claim_lines) == 1 and "Not decided: this setting cannot decide it" in claim_lines[0]
+    for name in ("budget_curves.png", "budget_profile.png", "budgets.csv"):
+        assert (short / name).is_file()
+    assert report.write_report(short, budget_dirs=[long]).read_text() == text  # deterministic
+
+
+def test_same_order_without_a_flip(tmp_path):
+    short = write_budget(tmp_path / "short", "b10", 10, SHORT)
+    longer = write_budget(tmp_path / "long", "b30", 30, {k: v - 0.05 for k, v in SHORT.items()})
+    text = report.write_report(short, budget_dirs=[longer]).read_text()
+    assert "The order of the means is the same at every budget, and no declared contrast reverses." in text
+
+
+def test_cli_budget_flag(two_budgets, capsys):
+    short, long = two_budgets
+    assert report_main([str(short), "--budget", str(long)]) == 0
+    assert "## Across budgets" in (short / "report.md").read_text()
+    assert report_main([str(short), "--budget", str(short.parent / "missing")]) == 2
+    assert "runs" in capsys.readouterr().err
+
+
+@pytest.fixture
+def tuned_study(tmp_path):
+    write_search(tmp_path, "sgdm", "sgdm", [0.0316, 0.1, 0.316], [0.78, 0.80, 0.75])
+    # adam's first winner sat on the high edge; one extension found the optimum inside
+    write_search(tmp_path, "adam", "adam", [3.16e-4, 1e-3, 3.16e-3, 1e-2], [0.67, 0.78, 0.79, 0.76])
+    write_search(tmp_path, "padam-p0.25", "padam", [0.01, 0.0316, 0.1], [0.70, 0.74, 0.77], partial=0.25)
+    (tmp_path / "tuning" / "amsgrad").mkdir()  # still running: no trials.csv yet
+    declare(tmp_path, "b10")
+    finals = {"sgdm": 0.20, "adam": 0.15, "amsgrad": 0.16, "padam": 0.18}
+    write_budget(tmp_path, "b10", 10, finals, rates={"sgdm": 0.1, "adam": 0.001, "amsgrad": 0.001})
+    for seed in SEEDS:
+        errors = curve(0.17 + SEED_EFFECT[seed], 0.5, 0.0, seed, 10)
+        write_run(tmp_path, "padam", seed, errors, partial=0.25, preset="b10", epochs=10, subset=None)
+    return tmp_path
+
+
+def test_search_rows(tuned_study):
+    searches = tuning_results.read_searches(tuned_study)
+    study = analyse(tuned_study).study
+    rows = tuning_results.search_rows(searches, study).set_index("variant")
+    assert list(rows.index) == ["sgdm", "adam", "amsgrad", "padam(p=0.25)"]
+    assert rows.loc["sgdm", "best_lr"] == 0.1 and rows.loc["sgdm", "edge"] == "interior"
+    assert rows.loc["sgdm", "runs_match"] is True
+    assert rows.loc["adam", "trials"] == 4 and rows.loc["adam", "best_lr"] == 3.16e-3
+    assert rows.loc["adam", "runs_match"] is False  # the runs trained at 1e-3, not the chosen 3.16e-3
+    assert rows.loc["amsgrad", "status"] == "not finished"
+    assert rows.loc["padam(p=0.25)", "edge"] == "high edge" and rows.loc["padam(p=0.25)", "partial"] == 0.25
+    assert tuning_results.tuning_seed_check(rows.reset_index(), study) == ([100], [0, 1, 2], [])
+
+
+def test_report_tuning_and_p_sections(tuned_study):
+    text = report.write_report(tuned_study).read_text()
+    tuning = text[text.index("## Tuning"):text.index("## Results")]
+    sgdm = "| sgdm | - | 3/3 (0) | 0.0316: 78.00; **0.1: 80.00**; 0.316: 75.00 | 0.1 | 80.00 | interior | 0.1 (as "
+    assert sgdm in tuning
+    assert "| adam | - | 4/4 (1) |" in tuning and "0.001 (**not the chosen rate**)" in tuning
+    assert "| amsgrad | - | - | search not finished |" in tuning
+    assert "**high edge** (the optimum may lie higher)" in tuning
+    assert "Tuning seed 100; final runs' seeds 0, 1, 2: disjoint" in tuning
+    assert "![Learning-rate sensitivity](lr_sensitivity.png)" in tuning and (tuned_study / "tuning.csv").is_file()
+    p_section = text[text.index("### Padam across p"):text.index("## Paired contrasts")]
+    rows = [line.split(" | ")[0] for line in p_section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1:] == ["| sgdm (p -> 0 end)", "| padam", "| padam(p=0.25)", "| amsgrad (p = 1/2 end)"]
+    assert "Each p at its own tuned learning rate" in p_section
+
+
+def test_nested_study_is_linked(tuned_study):
+    (tuned_study / "control").mkdir()
+    (tuned_study / "control" / "study.json").write_text("{}")
+    text = report.write_report(tuned_study).read_text()
+    assert "`control/` (its report: [control/report.md](control/report.md))" in text
+
+
+def test_unreadable_trials_table_is_a_clear_error(tmp_path, capsys):
+    declare(tmp_path, "b10")
+    write_run(tmp_path, "sgdm", 0, [0.5, 0.4], preset="b10", subset=None)
+    (tmp_path / "tuning" / "sgdm").mkdir(parents=True)
+    (tmp_path / "tuning" / "sgdm" / TRIALS_CSV).write_text("a,b\n1,2\n")
+    assert report_main([str(tmp_path)]) == 2
+    assert "not a search's trials table" in capsys.readouterr().err
