@@ -41,3 +41,12 @@ def test_report_writes_summary_and_curves(tmp_path):
 def test_unfinished_run_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no finished run"):
         summarize_anchor(_run(tmp_path, finished=False), 8.75, "x")
+
+
+def test_cli_refuses_a_card_for_a_folder_that_is_not_a_saved_model(tmp_path, capsys):
+    from keras_resnet_opt.cli.anchor import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(_run(tmp_path)), "--out", str(tmp_path / "out"), "--saved-model", str(tmp_path / "nothing")])
+    assert stop.value.code == 2
+    assert "not a SavedModel folder" in capsys.readouterr().err

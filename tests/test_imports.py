@@ -25,7 +25,7 @@ LAYERS = (
     {"config", "data", "optimizers"},
     {"config_file", "distribute", "environment", "models", "evaluation"},
     {"training"},
-    {"study", "anchor", "jpeg_sensitivity"},
+    {"study", "anchor", "jpeg_sensitivity", "model_card"},
     {"tuning", "experiments"},
     {"campaign"},  # runs training and tuning jobs, and knows their folders' layouts
     {"cli"},
@@ -33,7 +33,7 @@ LAYERS = (
 HEAVY = {"keras", "tensorflow", "keras_tuner", "tensorflow_datasets"}
 KERAS_FREE = (
     "config", "config_file", "optimizer_names", "model_names", "search_files", "atomic", "distribute", "environment",
-    "training.run_folder", "training.run_lock", "training.errors", "tuning.options", "study", "cli",
+    "model_card", "training.run_folder", "training.run_lock", "training.errors", "tuning.options", "study", "cli",
 )
 # Modules of the KERAS_FREE subpackages that are Keras code themselves.
 KERAS_MODULES = ("study.seed_port",)

@@ -3,6 +3,8 @@
 Kills, damaged checkpoints and the other faults a run must survive are in test_faults.py.
 """
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -14,6 +16,7 @@ import tensorflow as tf
 from conftest import REPO
 
 from keras_resnet_opt.config import make_config
+from keras_resnet_opt.model_card import write_card
 from keras_resnet_opt.training.run_folder import COLUMNS
 from keras_resnet_opt.training.runner import train
 
@@ -111,6 +114,21 @@ def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):
     }
     assert sum(map(sum, report["confusion_matrix"])) == 100
     assert (tmp_path / "cm.png").stat().st_size > 1000
+
+    # The model card's numbers are the run's and the export's, and its TensorFlow-only snippet works as written.
+    card = write_card(result.run_dir, result.export_dir, evaluation=report, published=(8.75, "He et al. 2016"),
+                      trained_on="2026-12-04").read_text()  # fmt: skip
+    assert f"**{100 * (1 - expected):.2f}%** (final train loss" in card and "(difference +0.00 pp)" in card
+    assert "Published: 8.75% (He et al. 2016)" in card and "finished 2026-12-04" in card
+    snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
+    images, labels = data.test
+    assert images.dtype == np.uint8
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(snippet, {"images": images, "labels": labels})  # noqa: S102 (the card's own code, run as a reader would)
+    assert float(printed.getvalue().split(":")[1]) == pytest.approx(1 - expected, abs=1e-6)
+    with pytest.raises(FileNotFoundError, match="not a SavedModel folder"):
+        write_card(result.run_dir, tmp_path)
 
 
 def test_diverging_run_stops_keeps_history_and_exits_nonzero(tmp_path, synthetic_dir):

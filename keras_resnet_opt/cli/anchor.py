@@ -5,7 +5,10 @@ import sys
 
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
 
-EXIT_CODES = {EXIT_OK: "summary.json and curves.png written", EXIT_ERROR: "an unexpected error"}
+EXIT_CODES = {
+    EXIT_OK: "summary.json and curves.png written (and the model card, with --saved-model)",
+    EXIT_ERROR: "an unexpected error",
+}
 
 
 def build_parser():
@@ -20,6 +23,17 @@ def build_parser():
     p.add_argument(
         "--source", default="He et al. 2016, Table 6 (ResNet-20)", help="where the published number comes from"
     )
+    p.add_argument(
+        "--saved-model", metavar="DIR",
+        help="also write the model card (README.md) into this exported SavedModel folder (default: no card)",
+    )
+    p.add_argument(
+        "--evaluation", metavar="JSON",
+        help="the SavedModel's own evaluation, as `kro-evaluate DIR --json` prints it, for the card (default: none)",
+    )
+    p.add_argument(
+        "--trained-on", metavar="YYYY-MM-DD", help="the date training finished, for the card (default: none)"
+    )
     return p
 
 
@@ -29,6 +43,13 @@ def main(argv=None):
 
     try:
         summary = write_anchor_report(args.run_dir, args.out, args.published_error, args.source)
+        if args.saved_model:
+            from keras_resnet_opt.model_card import write_card
+
+            evaluation = json.loads(open(args.evaluation, encoding="utf-8").read()) if args.evaluation else None
+            card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
+                              published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
+            print(f"Wrote {card}")
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     print(json.dumps({
