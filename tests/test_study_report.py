@@ -246,24 +246,57 @@ def test_cli(tmp_path, capsys):
     assert "needs an 'id' and a 'statement'" in capsys.readouterr().err
 
 
-def test_committed_cpu_quick_contrasts_equal_a_recomputation_from_the_histories():
-    """The committed report's paired numbers, recomputed here from history.csv alone."""
-    study_dir = REPO / "results" / "cpu-quick"
-    if not (study_dir / "contrasts.csv").is_file():
-        pytest.skip("results/cpu-quick has no contrasts.csv")
+COMMITTED_STUDIES = sorted(
+    p.parent for p in (REPO / "results").glob("**/contrasts.csv") if (p.parent / "runs").is_dir()
+)
+
+
+def _holm(p_values):
+    """Holm's step-down adjustment, written out again for this check."""
+    order = np.argsort(p_values)
+    adjusted, running = np.empty(len(p_values)), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+@pytest.mark.parametrize("study_dir", COMMITTED_STUDIES, ids=lambda p: str(p.relative_to(REPO / "results")))
+def test_committed_contrasts_equal_a_recomputation_from_the_histories(study_dir):
+    """Every committed report's declared contrasts, recomputed here from history.csv alone (mean, CI, p, Holm)."""
+    check_contrasts_against_histories(study_dir)
+
+
+def test_the_recomputation_checks_decided_families(world_study):
+    table = pd.read_csv(world_study / "contrasts.csv")
+    assert table.loc[table["family"] == "contrasts", "p_holm"].notna().sum() >= 5
+    check_contrasts_against_histories(world_study)
+
+
+def check_contrasts_against_histories(study_dir):
     final = {}
     for path in (study_dir / "runs").glob("*/history.csv"):
+        if not (path.parent / "manifest.json").is_file():
+            continue  # unfinished: in no statistic
         config = json.loads((path.parent / "config.json").read_text())
-        name = config["optimizer"] if config.get("partial") in (None, 0.125) else None
-        if name:
-            final[(name, config["seed"])] = pd.read_csv(path)["test_error"].iloc[-1] * 100
+        partial = config.get("partial")
+        name = config["optimizer"] if partial in (None, 0.125) else f"{config['optimizer']}(p={partial:g})"
+        subset = f", {config['train_subset']} train" if config.get("train_subset") else ""
+        workload = f"{config['model']} {config['preset']} ({config['epochs']} ep{subset})"
+        final[(workload, name, config["seed"])] = pd.read_csv(path)["test_error"].iloc[-1] * 100
     table = pd.read_csv(study_dir / "contrasts.csv")
-    rows = table[table["family"] == "contrasts"]
-    assert len(rows) == 7
-    for row in rows.itertuples():
-        seeds = sorted({s for o, s in final if o == row.a} & {s for o, s in final if o == row.b})
-        diffs = np.array([final[(row.a, s)] - final[(row.b, s)] for s in seeds])
-        half = scipy_stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
-        assert row.n == len(diffs)
-        assert row.mean == pytest.approx(diffs.mean(), abs=1e-9)
-        assert (row.ci95_low, row.ci95_high) == pytest.approx((diffs.mean() - half, diffs.mean() + half), abs=1e-9)
+    rows = table[(table["family"] == "contrasts") & (table["metric"] == "test_error")]
+    assert len(rows)
+    for workload, family in rows.groupby("workload"):
+        for row in family.itertuples():
+            seeds = sorted({s for w, o, s in final if (w, o) == (workload, row.a)}
+                           & {s for w, o, s in final if (w, o) == (workload, row.b)})  # fmt: skip
+            diffs = np.array([final[(workload, row.a, s)] - final[(workload, row.b, s)] for s in seeds])
+            assert row.n == len(diffs) and row.mean == pytest.approx(diffs.mean(), abs=1e-9)
+            if len(diffs) > 1:
+                half = scipy_stats.t.ppf(0.975, len(diffs) - 1) * diffs.std(ddof=1) / np.sqrt(len(diffs))
+                assert (row.ci95_low, row.ci95_high) == pytest.approx((diffs.mean() - half, diffs.mean() + half))
+                assert row.p == pytest.approx(scipy_stats.ttest_1samp(diffs, 0.0).pvalue)
+        decided = family[family["p_holm"].notna()]
+        if len(decided):
+            assert decided["p_holm"].to_numpy() == pytest.approx(_holm(decided["p"].to_numpy()))
