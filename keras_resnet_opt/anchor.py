@@ -12,15 +12,10 @@ chosen on the test set.
 """
 
 import json
-import math
 from pathlib import Path
 
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.training.run_folder import MANIFEST, read_history
-
-
-def _steps_per_epoch(manifest):
-    return math.ceil(manifest["data"]["train_images"] / manifest["config"]["batch_size"])
+from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch, read_history
 
 
 def summarize_anchor(run_dir, published_error_pct, source):
@@ -37,7 +32,7 @@ def summarize_anchor(run_dir, published_error_pct, source):
         raise ValueError(f"{str(run_dir)!r} holds no finished run (no manifest.json); finish or resume it first.")
     manifest = json.loads(manifest_path.read_text())
     config = manifest["config"]
-    steps = _steps_per_epoch(manifest)
+    steps = manifest_steps_per_epoch(manifest)
     final_error = 100.0 * manifest["final"]["test_error"]
     return {
         "run": run_dir.name,
@@ -68,7 +63,7 @@ def plot_anchor(run_dir, path, published_error_pct=None):
 
     run_dir = Path(run_dir)
     manifest = json.loads((run_dir / MANIFEST).read_text())
-    steps = _steps_per_epoch(manifest)
+    steps = manifest_steps_per_epoch(manifest)
     rows = read_history(run_dir)
     iterations = [r["epoch"] * steps for r in rows]
     fig, (loss_ax, error_ax) = plt.subplots(1, 2, figsize=(10, 4))

@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.training.run_folder import MANIFEST
+from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch
 
 CARD = "README.md"
 # What the training pipeline's augmentation does (keras_resnet_opt.data.pipeline), in words.
@@ -24,10 +24,6 @@ AUGMENTATION = "4-pixel zero pad, random 32x32 crop, random horizontal flip"
 
 def _pct(value):
     return "n/a" if value is None or not math.isfinite(float(value)) else f"{100.0 * float(value):.2f}%"
-
-
-def _steps_per_epoch(manifest):
-    return math.ceil(manifest["data"]["train_images"] / manifest["config"]["batch_size"])
 
 
 def _schedule(config, steps):
@@ -72,7 +68,7 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
         raise ValueError(f"{str(run_dir)!r} holds no finished run (no manifest.json); finish or resume it first.")
     manifest = json.loads((run_dir / MANIFEST).read_text())
     config, final, data = manifest["config"], manifest["final"], manifest["data"]
-    steps = _steps_per_epoch(manifest)
+    steps = manifest_steps_per_epoch(manifest)
     code = manifest.get("code") or {}
     versions = manifest.get("versions") or {}
     lines = [

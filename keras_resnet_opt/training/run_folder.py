@@ -123,6 +123,11 @@ def read_manifest(run_dir):
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def manifest_steps_per_epoch(manifest):
+    """Optimizer steps per epoch of an ended run, as the trainer counts them: ceil(training images / batch)."""
+    return math.ceil(manifest["data"]["train_images"] / manifest["config"]["batch_size"])
+
+
 def write_test_predictions(run_dir, predictions, labels):
     """Write the predicted class of every test image and the true labels (uint8 each)."""
     import numpy as np
