@@ -115,3 +115,16 @@ def test_moving_average_residual_sd_of_a_known_curve():
     # A straight line is perfectly smooth; segments shorter than 3 add nothing.
     assert stats.residual_sd([0.5 - 0.1 * epochs, [0.9, 0.1]]) == pytest.approx(0.0)
     assert math.isnan(stats.residual_sd([[0.4, 0.3]]))
+
+
+def test_a_whole_epoch_measure_is_never_more_certain_than_its_rounding():
+    # Three seeds, each one epoch (10 pp of a 10-epoch budget) apart: not "certain".
+    floor = stats.rounding_sd(10.0)
+    assert floor == pytest.approx(10.0 / math.sqrt(6.0))
+    t = stats.paired_t([10.0, 10.0, 10.0], floor)
+    assert t.sd == 0.0 and t.sd_used == floor
+    expected = scipy_stats.t.sf(10.0 / (floor / math.sqrt(3)), 2) * 2
+    assert t.p_two_sided() == pytest.approx(expected) and 0.05 < t.p_two_sided() < 0.06
+    # a sample SD above the floor is used as it is
+    spread = stats.paired_t([0.0, 10.0, 20.0], floor)
+    assert spread.sd_used == spread.sd == pytest.approx(10.0)

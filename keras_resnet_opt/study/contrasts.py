@@ -53,6 +53,10 @@ class Paired:
         seeds: the seeds both ran, sorted.
         a_values, b_values: the measure per seed (scaled to its unit: pp, loss).
         a_reached, b_reached: for time to target, whether each run reached it.
+        resolution: the unit a measure is recorded in (one epoch, in pp of
+            the budget, for time to target; 0 for a continuous measure): the
+            t-tests never use a standard deviation below what rounding to it
+            allows (`stats.rounding_sd`).
     """
 
     workload: str
@@ -64,6 +68,7 @@ class Paired:
     b_values: tuple
     a_reached: tuple = ()
     b_reached: tuple = ()
+    resolution: float = 0.0
 
     @property
     def differences(self):
@@ -71,7 +76,7 @@ class Paired:
 
     @property
     def t(self):
-        return stats.paired_t(self.differences)
+        return stats.paired_t(self.differences, stats.rounding_sd(self.resolution))
 
     @property
     def n(self):
@@ -109,11 +114,14 @@ def paired(measures, workload, a, b, metric):
         by_variant[variant] = own.set_index("seed")
     seeds = sorted(set(by_variant[a].index) & set(by_variant[b].index), key=seed_key)
     values = {v: tuple(float(by_variant[v].loc[s, metric]) * scale for s in seeds) for v in (a, b)}
-    reached = {}
+    reached, resolution = {}, 0.0
     if metric in CENSORED_METRICS:
         reached = {v: tuple(bool(by_variant[v].loc[s, "target_reached"]) for s in seeds) for v in (a, b)}
+        epochs = rows["epochs"].max() if "epochs" in rows.columns else math.nan
+        resolution = scale / float(epochs) if epochs and math.isfinite(float(epochs)) else 0.0
     return Paired(
-        workload, a, b, metric, tuple(seeds), values[a], values[b], reached.get(a, ()), reached.get(b, ())
+        workload, a, b, metric, tuple(seeds), values[a], values[b], reached.get(a, ()), reached.get(b, ()),
+        resolution,
     )
 
 

@@ -41,7 +41,9 @@ def _settings_text(settings):
         f"margin); for time to target ±{settings['speed_margin_pp']:g} pp of the training budget.",
         "- Speed: epochs and steps to a validation accuracy of "
         + (f"{target * 100:g}%" if target is not None else "(none declared: no speed test can be decided)")
-        + "; a run that never reaches it is censored, not dropped.",
+        + "; a run that never reaches it is censored, not dropped. Times are recorded in whole epochs, so their "
+        "paired tests and intervals never use a standard deviation below what that rounding alone gives (one "
+        "epoch / sqrt(6) for a difference of two times): seeds that agree to the epoch are not taken as certain.",
         f"- A claim about generalisation needs at least {settings['min_epochs_generalisation']} epochs.",
         "- Learning rates: "
         + ("; ".join(f"{k} {v}" for k, v in rates.items()) if rates else "not declared (inferred per workload)")

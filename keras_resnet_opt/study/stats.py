@@ -6,7 +6,9 @@ pair up by seed and their difference is measured far more precisely than
 either mean. Every comparison here is paired, and each question has the test
 that answers it:
 
-- a difference ("X ends lower than Y"): the paired t-test, two-sided;
+- a difference ("X ends lower than Y"): the paired t-test, two-sided (for a
+  measure recorded in whole units, such as epochs to a target, with the
+  standard deviation floored at what the rounding alone gives, `rounding_sd`);
 - an equivalence ("X is like Y", within a margin declared in advance): two
   one-sided tests (TOST, Schuirmann 1987); the 90% paired interval inside
   the margin is the same decision at alpha = 0.05;
@@ -50,11 +52,20 @@ class PairedT:
         n: number of pairs (finite differences).
         mean: mean difference.
         sd: sample standard deviation of the differences (ddof 1); NaN for n < 2.
+        sd_floor: the smallest standard deviation the measure's resolution
+            allows (see `rounding_sd`); the tests and intervals use
+            ``max(sd, sd_floor)``. 0 for a continuous measure.
     """
 
     n: int
     mean: float
     sd: float
+    sd_floor: float = 0.0
+
+    @property
+    def sd_used(self):
+        """The standard deviation the tests use: the sample one, or the resolution's floor if larger."""
+        return max(self.sd, self.sd_floor) if math.isfinite(self.sd) else self.sd
 
     @property
     def df(self):
@@ -62,7 +73,7 @@ class PairedT:
 
     @property
     def se(self):
-        return self.sd / math.sqrt(self.n) if self.n >= 2 else math.nan
+        return self.sd_used / math.sqrt(self.n) if self.n >= 2 else math.nan
 
     def interval(self, confidence=CONFIDENCE):
         """Two-sided t-interval ``(low, high)`` for the mean difference (df = n - 1)."""
@@ -98,14 +109,35 @@ class PairedT:
         return math.nan if math.isnan(t) else float(stats.t.sf(t, self.df))
 
 
-def paired_t(differences):
-    """`PairedT` of the finite values in `differences` (a - b per pair)."""
+def paired_t(differences, sd_floor=0.0):
+    """`PairedT` of the finite values in `differences` (a - b per pair).
+
+    Args:
+        differences: a - b per pair.
+        sd_floor: the resolution's floor on the standard deviation
+            (`rounding_sd`), for a measure recorded in whole units.
+    """
     x = np.asarray(list(differences), dtype=float)
     x = x[np.isfinite(x)]
     n = int(x.size)
     mean = float(x.mean()) if n else math.nan
     sd = float(x.std(ddof=1)) if n >= 2 else math.nan
-    return PairedT(n, mean, sd)
+    return PairedT(n, mean, sd, float(sd_floor))
+
+
+def rounding_sd(resolution):
+    """Standard deviation of the difference of two values each rounded to `resolution`.
+
+    A time to target is recorded in whole epochs: the true crossing lies
+    somewhere in the epoch it is recorded at, so each recorded time carries a
+    rounding error spread evenly over one epoch (variance ``h^2 / 12``), and a
+    difference of two carries ``h^2 / 6``. Three seeds that all reach the
+    target exactly one epoch apart have a sample standard deviation of 0,
+    and a t-test would call that certain (t infinite); the rounding alone
+    allows ``h / sqrt(6)``, so the tests never use less (Sheppard's
+    correction, turned into a floor).
+    """
+    return float(resolution) / math.sqrt(6.0)
 
 
 def tost_p(paired, margin):
