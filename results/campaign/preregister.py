@@ -39,7 +39,7 @@ STUDIES = {
         optimizers=["sgdm", "adam", "amsgrad", "padam"], target=0.80, rates={"cpu-budget-30": "tuned"},
     ),
     "cpu-budget/control": dict(
-        preset="seed-protocol", seeds=[0, 1], partial_sweep=[],
+        preset="seed-protocol", seeds=[0, 1, 2], partial_sweep=[],  # 3 for padam, amsgrad, the port; 1 for the rest
         optimizers=["sgdm", "adam", "nadam", "amsgrad", "adamw", "padam", SEED_PORT],
         target=0.70, rates={"seed-protocol": "protocol"},
         extra=[{
