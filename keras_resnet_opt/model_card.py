@@ -85,11 +85,17 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
     ]
     if evaluation is not None:
         error = 1.0 - float(evaluation["accuracy"])
+        source = evaluation.get("data_source")
         lines.append(
-            f"- The same, evaluated from this SavedModel alone (`python scripts/evaluate.py {export_name} --data-dir "
-            f"../shared/datasets/cifar10`): **{_pct(error)}** on {int(evaluation['num_examples']):,} images "
-            f"(difference {100.0 * (error - final['test_error']):+.2f} pp)."
+            f"- The same, evaluated from this SavedModel alone (`python scripts/evaluate.py {export_name}`) on "
+            f"`{source or 'a test set it did not name'}`: **{_pct(error)}** on {int(evaluation['num_examples']):,} "
+            f"images (difference {100.0 * (error - final['test_error']):+.2f} pp)."
         )
+        if source != data["source"]:
+            lines.append(
+                f"- **Not the same test copy**: the run tested on `{data['source']}`, so the difference above "
+                "compares two data sets, not the export with the run."
+            )
     if published is not None:
         lines.append(f"- Published: {published[0]:g}% ({published[1]}).")
     lines += [

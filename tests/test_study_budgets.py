@@ -11,7 +11,7 @@ from test_study_report import JITTER, SEED_EFFECT, curve, write_run
 
 from keras_resnet_opt.cli.report import main as report_main
 from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
-from keras_resnet_opt.study import budgets, claims, report, tuning_results
+from keras_resnet_opt.study import budgets, claims, report, report_tuning, tuning_results
 from keras_resnet_opt.study.analysis import analyse
 
 SEEDS = (0, 1, 2)
@@ -118,6 +118,41 @@ def test_same_order_without_a_flip(tmp_path):
     assert "The order of the means is the same at every budget, and no declared contrast reverses." in text
 
 
+def test_a_budget_without_finished_runs_compares_nothing(tmp_path):
+    short = write_budget(tmp_path / "short", "b10", 10, SHORT)
+    long = tmp_path / "long"
+    declare(long, "b30")
+    write_run(long, "sgdm", 0, [0.5, 0.4], preset="b30", epochs=30, subset=None, finished=False)
+    text = report.write_report(short, budget_dirs=[long]).read_text()
+    assert "No optimizer has finished runs at every budget yet." in text
+    assert "| long (no finished run yet) | `long` | - | 50% |" in text
+    assert "reverses" not in text and not (short / "budgets.csv").exists()
+
+
+def test_a_variant_missing_at_one_budget(tmp_path):
+    short = write_budget(tmp_path / "short", "b10", 10, SHORT)
+    long = write_budget(tmp_path / "long", "b30", 30, {k: v for k, v in LONG.items() if k != "amsgrad"})
+    text = report.write_report(short, budget_dirs=[long]).read_text()
+    assert "Not run at every budget, so left out of this section: amsgrad." in text
+    assert "| amsgrad - sgdm | -4.00 pp: differs: amsgrad lower | not run | not run at every budget |" in text
+    # a later report without --budget leaves no stale comparison behind
+    report.write_report(short)
+    assert not (short / "budgets.csv").exists() and not (short / "budget_curves.png").exists()
+
+
+def test_failed_trials_count_as_tried(tmp_path):
+    folder = write_search(tmp_path, "adam", "adam", [1e-4, 1e-3, 1e-2], [0.70, 0.78, 0.75])
+    trials = pd.read_csv(folder / TRIALS_CSV)
+    trials.loc[2, ["status", "val_accuracy"]] = ["failed", None]
+    trials.to_csv(folder / TRIALS_CSV, index=False)
+    row = tuning_results.search_rows(tuning_results.read_searches(tmp_path)).iloc[0]
+    assert row.rates == (1e-4, 1e-3, 1e-2) and row.completed == 2
+    assert row.edge == "interior"  # 1e-2 was tried (and failed): the winner is not on the grid's edge
+    lines = "\n".join(report_tuning.tuning_section(tuning_results.search_rows(tuning_results.read_searches(tmp_path)),
+                                                   ([100], [], [])))  # fmt: skip
+    assert "0.01: failed" in lines
+
+
 def test_cli_budget_flag(two_budgets, capsys):
     short, long = two_budgets
     assert report_main([str(short), "--budget", str(long)]) == 0
@@ -168,7 +203,9 @@ def test_report_tuning_and_p_sections(tuned_study):
     assert "![Learning-rate sensitivity](lr_sensitivity.png)" in tuning and (tuned_study / "tuning.csv").is_file()
     p_section = text[text.index("### Padam across p"):text.index("## Paired contrasts")]
     rows = [line.split(" | ")[0] for line in p_section.splitlines() if line.startswith("| ") and "---" not in line]
-    assert rows[1:] == ["| sgdm (p -> 0 end)", "| padam", "| padam(p=0.25)", "| amsgrad (p = 1/2 end)"]
+    # amsgrad's search has not finished, so its runs' rate was not chosen by it: marked
+    assert rows[1:] == ["| sgdm (p -> 0 end)", "| padam", "| padam(p=0.25)",
+                        "| amsgrad (**not at its search's chosen rate**) (p = 1/2 end)"]  # fmt: skip
     assert "Each p at its own tuned learning rate" in p_section
 
 

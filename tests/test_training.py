@@ -120,6 +120,7 @@ def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):
                       trained_on="2026-12-04").read_text()  # fmt: skip
     assert f"**{100 * (1 - expected):.2f}%** (final train loss" in card and "(difference +0.00 pp)" in card
     assert "Published: 8.75% (He et al. 2016)" in card and "finished 2026-12-04" in card
+    assert "Not the same test copy" not in card
     snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
     images, labels = data.test
     assert images.dtype == np.uint8

@@ -49,12 +49,13 @@ def main(argv=None):
             evaluation = json.loads(open(args.evaluation, encoding="utf-8").read()) if args.evaluation else None
             card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
                               published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
-            print(f"Wrote {card}")
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     print(json.dumps({
         k: summary[k] for k in ("final_test_error_pct", "published_test_error_pct", "difference_pp", "iterations")
     }))
+    if args.saved_model:
+        print(f"Wrote {card}")
     return EXIT_OK
 
 

@@ -34,11 +34,21 @@ REVERSED = "reversed"
 APPEARS = "decided at one budget only"
 SAME = "same decision"
 UNDECIDED = "undecided at every budget"
+NOT_EVERYWHERE = "not run at every budget"
 
 
 def budgets(analyses):
-    """``[(analysis, workload)]``: every workload of every study, in the order given (one column each)."""
-    return [(a, w) for a in analyses for w in a.workloads]
+    """``[(analysis, workload)]``: every workload of every study, in the order given (one column each).
+
+    A study with no finished run yet keeps its column, with workload None, so
+    that nothing is compared "across budgets" while one budget has nothing.
+    """
+    return [(a, w) for a in analyses for w in (a.workloads or (None,))]
+
+
+def budget_label(analysis, workload):
+    """A column's name: the workload label, or the study's folder while it has no finished run."""
+    return workload if workload is not None else f"{analysis.path.name} (no finished run yet)"
 
 
 def shared_variants(columns):
@@ -49,6 +59,15 @@ def shared_variants(columns):
         sets.append(set(rows["variant"]))
     common = set.intersection(*sets) if sets else set()
     return sorted(common, key=variant_sort_key)
+
+
+def unshared_variants(columns):
+    """The main variants some budget ran and another did not, in the optimizers' order."""
+    seen = set()
+    for analysis, workload in columns:
+        rows = analysis.summary[(analysis.summary["workload"] == workload) & analysis.summary["main"].astype(bool)]
+        seen.update(rows["variant"])
+    return sorted(seen - set(shared_variants(columns)), key=variant_sort_key)
 
 
 def budget_rows(columns, variants=None):
@@ -113,7 +132,10 @@ def _outcome(analysis, workload, a, b):
 
 
 def movement(statuses):
-    """How a contrast's decisions move across budgets (`REVERSED`, `APPEARS`, `SAME`, `UNDECIDED`)."""
+    """How a contrast's decisions move across budgets (`REVERSED`, `APPEARS`, `SAME`, `UNDECIDED`,
+    `NOT_EVERYWHERE`)."""
+    if contrasts.NOT_RUN in statuses:
+        return NOT_EVERYWHERE
     decided = [s for s in statuses if s in DIRECTIONS]
     if not decided:
         return UNDECIDED
@@ -131,7 +153,7 @@ def contrast_changes(columns, pairs=None):
     pairs = shared_contrasts(columns) if pairs is None else pairs
     out = []
     for a, b in pairs:
-        outcomes = {w: _outcome(analysis, w, a, b) for analysis, w in columns}
+        outcomes = {w: _outcome(analysis, w, a, b) if w is not None else None for analysis, w in columns}
         statuses = [o.status if o is not None else contrasts.NOT_RUN for o in outcomes.values()]
         out.append((a, b, outcomes, movement(statuses)))
     return out
@@ -170,6 +192,7 @@ def claim_rows(columns, claim_ids=None):
 
 
 __all__ = [
-    "APPEARS", "REVERSED", "SAME", "UNDECIDED", "budget_rows", "budgets", "claim_rows", "contrast_changes",
+    "APPEARS", "NOT_EVERYWHERE", "REVERSED", "SAME", "UNDECIDED", "budget_label", "budget_rows", "budgets",
+    "claim_rows", "unshared_variants", "contrast_changes",
     "gap_contrasts", "movement", "rankings", "shared_contrasts", "shared_variants",
 ]  # fmt: skip

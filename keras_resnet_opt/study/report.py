@@ -155,7 +155,7 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             )
         sources = [str((r.manifest.get("data") or {}).get("source", "")) for r in study.ended_runs]
         lines += published_section(summary, curves, {w: setups[w] for w in workloads}, data_caveat(sources))
-    lines += caveats_section(study, summary, evaluations)
+    lines += caveats_section(study, summary, evaluations, declaration["settings"])
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -223,15 +223,37 @@ def _budget_sections(analysis, budget_dirs, study_dir, pdf):
         figures["budget_profile"] = "budget_profile.png"
         rows = budgets.budget_rows(columns, variants)
         write_text(study_dir / "budgets.csv", rows.to_csv(index=False, lineterminator="\n"))
-    return budgets_section(columns, figures)
+    written = {"budgets.csv", *figures.values()} if variants else set()
+    return budgets_section(columns, figures), written
+
+
+# Files only some reports write; one left from an earlier report that did not write it again is removed.
+OPTIONAL_OUTPUTS = ("tuning.csv", "budgets.csv", "budget_curves.png", "budget_profile.png")
+
+
+def _remove_stale(study_dir, written):
+    """Delete the optional outputs this report did not write (a figure's PDF twin too)."""
+    for name in set(OPTIONAL_OUTPUTS) - set(written):
+        (study_dir / name).unlink(missing_ok=True)
+        if name.endswith(".png"):
+            (study_dir / name).with_suffix(".pdf").unlink(missing_ok=True)
+
+
+def _shown(path):
+    """A path as the report prints it: relative to the working directory when under it (same bytes either way)."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _command(study_dir, tuning_trials, budget_dirs):
-    parts = ["python scripts/report.py", str(study_dir)]
+    parts = ["python scripts/report.py", _shown(study_dir)]
     if isinstance(tuning_trials, (str, Path)):
-        parts += ["--tuning-trials", str(tuning_trials)]
+        parts += ["--tuning-trials", _shown(tuning_trials)]
     for directory in budget_dirs:
-        parts += ["--budget", str(directory)]
+        parts += ["--budget", _shown(directory)]
     return " ".join(parts)
 
 
@@ -267,20 +289,26 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
     trials = tuning_results.all_trials(searches) if tuning_trials is None else tuning_trials
     figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, analysis.declaration, pdf, trials)
     sections = {"command": _command(study_dir, tuning_trials, budget_dirs), "related": related_lines(study_dir)}
+    written = set()
+    untuned = set()
     if searches:
         rows = tuning_results.search_rows(searches, study)
-        if len(rows):
-            write_text(study_dir / "tuning.csv", rows.to_csv(index=False, lineterminator="\n"))
+        write_text(study_dir / "tuning.csv", rows.to_csv(index=False, lineterminator="\n"))
+        written.add("tuning.csv")
         figure = figures.pop("lr_sensitivity", {}).get(None)
         sections["tuning"] = tuning_section(rows, tuning_results.tuning_seed_check(rows, study), figure)
+        untuned = {r.variant for r in rows.itertuples()
+                   if r.runs_match is False or (r.status != "finished" and r.run_rates)}  # fmt: skip
     settings = analysis.declaration["settings"]
     sections["p_analysis"] = {
         w: p_analysis_lines(tuning_results.p_analysis(analysis.per_run, w), w,
-                            tuned=verdicts.workload_regime(study, w, settings).rates == TUNED)
+                            tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned)
         for w in analysis.workloads
     }  # fmt: skip
     if budget_dirs:
-        sections["budgets"] = _budget_sections(analysis, budget_dirs, study_dir, pdf)
+        sections["budgets"], budget_files = _budget_sections(analysis, budget_dirs, study_dir, pdf)
+        written.update(budget_files)
+    _remove_stale(study_dir, written)
     path = study_dir / "report.md"
     write_text(path, render_report(study, summary, curves, figures, evaluations, analysis.declaration,
                                    sections=sections))  # fmt: skip

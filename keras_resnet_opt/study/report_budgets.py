@@ -43,7 +43,7 @@ def _interval_text(values):
     mean, low, high, n = values
     if not math.isfinite(mean):
         return "n/a"
-    return f"{mean:.2f} {fmt_interval(low, high)} (n = {n})"
+    return f"{mean + 0.0:.2f} {fmt_interval(low, high)} (n = {n})".replace("-0.00", "0.00")
 
 
 def _ranking_sentence(order, changes):
@@ -77,30 +77,69 @@ def _verdict_cell(verdict):
     return text
 
 
+def _rate_sources(analysis, workload):
+    """The ``--hparams`` files the budget's runs took their rates from (their manifests' commands)."""
+    sources = set()
+    for run in analysis.study.ended_runs:
+        if run.workload != workload:
+            continue
+        words = str((run.manifest or {}).get("command") or "").split()
+        sources.update(words[i + 1] for i, w in enumerate(words[:-1]) if w == "--hparams")
+    return sorted(sources)
+
+
+def _settings_table(columns):
+    """What differs between the budgets besides the epochs: each study's own target, margin and rates."""
+    table = []
+    for analysis, workload in columns:
+        settings = analysis.declaration["settings"]
+        rows = analysis.per_run[analysis.per_run["workload"] == workload] if workload is not None else []
+        epochs = int(rows["epochs"].max()) if len(rows) else None
+        target = settings.get("target_val_accuracy")
+        margin = float(settings["speed_margin_pp"])
+        margin_text = f"{margin:g} pp of the budget" + (f" ({margin * epochs / 100:g} epochs)" if epochs else "")
+        rates = settings.get("learning_rates") or {}
+        sources = _rate_sources(analysis, workload) if workload is not None else []
+        hparams = "; ".join(f"`{s}`" for s in sources) if sources else "as configured"
+        table.append([
+            budgets.budget_label(analysis, workload), f"`{analysis.path.name}`", str(epochs or "-"),
+            f"{target * 100:g}%" if target is not None else "none", margin_text,
+            ", ".join(f"{k}: {v}" for k, v in rates.items()) or "-", hparams,
+        ])  # fmt: skip
+    return markdown_table(
+        ["Budget", "Study", "Epochs", "Speed target (val acc)", "Speed margin", "Rates declared", "Rates read from"],
+        table,
+    ).rstrip("\n")
+
+
 def budgets_section(columns, figures):
     """"## Across budgets": the lines, from `budgets.budgets(analyses)` and the saved figures' file names."""
-    workloads = [w for _, w in columns]
+    workloads = [budgets.budget_label(a, w) for a, w in columns]
     variants = budgets.shared_variants(columns)
     lines = [
         "## Across budgets",
         "",
-        "The same protocol at each training budget, each budget its own study with its own seeds, pairing and "
+        "The same comparison at each training budget, each budget its own study with its own seeds, pairing and "
         "declaration: runs are paired by seed within a budget, never across budgets, and every decision below is "
-        "the one the budget's own study made. Studies: "
-        + "; ".join(f"`{a.path.name}` ({w})" for a, w in columns)
-        + ".",
+        "the one the budget's own study made. What each study declared for itself (a speed verdict at one budget "
+        "answers a different question from one at another when the targets or margins differ):",
+        "",
+        _settings_table(columns),
         "",
     ]
     if not variants:
         return lines + ["No optimizer has finished runs at every budget yet.", ""]
     rows = budgets.budget_rows(columns, variants)
     lines += [
-        _budget_table(rows, workloads, variants),
+        _budget_table(rows, [w for _, w in columns], variants),
         "",
         "± is the unpaired 95% t-interval over seeds (descriptive). Gen. gap = final test error - final train "
         "error (train error on the augmented training batches of the last epoch).",
         "",
     ]
+    missing = budgets.unshared_variants(columns)
+    if missing:
+        lines += [f"Not run at every budget, so left out of this section: {', '.join(missing)}.", ""]
     changes = budgets.contrast_changes(columns)
     if changes:
         table = []
@@ -129,14 +168,14 @@ def budgets_section(columns, figures):
             "",
             markdown_table(
                 ["Contrast"] + workloads,
-                [[f"{a} - {b}"] + [_interval_text(v[w]) for w in workloads] for a, b, v in gaps],
+                [[f"{a} - {b}"] + [_interval_text(v[w]) for _, w in columns] for a, b, v in gaps],
             ).rstrip("\n"),
             "",
         ]
     lines += [_ranking_sentence(budgets.rankings(columns, variants), changes), ""]
     claim_rows = budgets.claim_rows(columns)
     if claim_rows:
-        table = [[f"({claim['id']}) {claim['statement']}"] + [_verdict_cell(per[w]) for w in workloads]
+        table = [[f"({claim['id']}) {claim['statement']}"] + [_verdict_cell(per[w]) for _, w in columns]
                  for claim, per in claim_rows]  # fmt: skip
         lines += [
             "Claims, as each budget's study decided them (the reasons and every test are in each study's report):",

@@ -296,8 +296,12 @@ def _scope_lines(evaluations):
     return lines
 
 
-def caveats_section(study, summary, evaluations):
-    """"## What this study can and cannot show": the claims it decides, and what limits every conclusion."""
+def caveats_section(study, summary, evaluations, settings=None):
+    """"## What this study can and cannot show": the claims it decides, and what limits every conclusion.
+
+    `settings` are the declaration's (for the speed margin against the
+    measure's one-epoch resolution); None leaves that caveat out.
+    """
     configs = [r.config for r in study.runs]
     manifests = [r.manifest for r in study.ended_runs]
     sources = [str((m.get("data") or {}).get("source", "")) for m in manifests]
@@ -325,6 +329,15 @@ def caveats_section(study, summary, evaluations):
         "Step times were measured while whatever else ran on the machine; they are shown for orientation and "
         "decide nothing (speed claims are decided on steps to the validation-accuracy target)."
     )
+    if settings and settings.get("target_val_accuracy") is not None and epochs and min(epochs) > 0:
+        margin_epochs = float(settings["speed_margin_pp"]) * min(epochs) / 100.0
+        if margin_epochs <= 1.0 + 1e-9:
+            caveats.append(
+                f"The speed margin ({float(settings['speed_margin_pp']):g} pp of the budget) is {margin_epochs:g} "
+                f"epoch(s) at {min(epochs)} epochs, no wider than the resolution times to target are recorded in (one "
+                "epoch): runs that tie to the epoch at every seed are weak evidence of parity, and may leave a "
+                "non-inferiority test in speed undecided."
+            )
     main = summary[summary["main"].astype(bool)] if len(summary) else summary
     if len(main) and main["n"].min() < 3:
         caveats.append(

@@ -27,7 +27,7 @@ def _rate(value):
 def _tried(rates, accuracies, best):
     cells = []
     for rate, accuracy in zip(rates, accuracies):
-        text = f"{_rate(rate)}: {accuracy * 100:.2f}"
+        text = f"{_rate(rate)}: " + (f"{accuracy * 100:.2f}" if math.isfinite(accuracy) else "failed")
         cells.append(f"**{text}**" if math.isclose(rate, best, rel_tol=1e-6) else text)
     return "; ".join(cells) if cells else "-"
 
@@ -53,13 +53,16 @@ def tuning_section(rows, seeds, figure=None):
         seeds: `tuning_results.tuning_seed_check` (tuning seeds, final seeds, overlap).
         figure: the learning-rate sensitivity figure's file name, or None.
     """
+    sizes = sorted({int(v) for v in rows.get("val_size", []) if v is not None and v == v})
+    held_out = (f"the {' or '.join(f'{v:,}' for v in sizes)} held-out training images" if sizes
+                else "the held-out training images")  # fmt: skip
     lines = [
         "## Tuning",
         "",
-        "Each variant's learning rate was chosen before its final runs by its own search (`tuning/<variant>/`: "
-        "Keras Tuner's trials, `trials.csv`, `best_hparams.json`), on the final-epoch validation accuracy of the "
-        "5,000 held-out training images, never on test. Rates tried: learning rate: final-epoch validation "
-        "accuracy %, the winner in bold.",
+        "Each variant's learning rate is chosen before its final runs by its own search (`tuning/<variant>/`: "
+        f"Keras Tuner's trials, `trials.csv`, `best_hparams.json`), on the final-epoch validation accuracy of "
+        f"{held_out}, never on test; the last column checks that the final runs trained at the chosen rate. Rates "
+        "tried: learning rate: final-epoch validation accuracy %, the winner in bold.",
         "",
     ]
     table = []
@@ -87,9 +90,12 @@ def tuning_section(rows, seeds, figure=None):
     finished = rows[rows["status"] == "finished"]
     if len(finished):
         budgets = sorted(set(finished["trials"]))
+        starts = sorted(set(finished["initial"]))
+        start = (f"every search started from the same {starts[0]} grid points" if len(starts) == 1 and starts[0]
+                 else f"the searches started from {', '.join(str(s) for s in starts)} grid points (not equal)")
         lines.append(
-            "Budget: every search started from the same number of grid points and stepped one point further out "
-            "while its winner sat on an edge (the extensions in brackets); "
+            f"Budget: {start} and stepped one point further out while its winner sat on an edge (the extensions "
+            "in brackets); "
             + (f"every finished search ran {budgets[0]} trials." if len(budgets) == 1
                else f"finished searches ran {budgets[0]} to {budgets[-1]} trials.")
         )  # fmt: skip
@@ -109,20 +115,23 @@ def tuning_section(rows, seeds, figure=None):
     return lines
 
 
-def p_analysis_lines(frame, workload, tuned=True):
+def p_analysis_lines(frame, workload, tuned=True, untuned_variants=()):
     """"### Padam across p": final validation and test error at each p (at its own tuned rate), with the two ends.
 
     Args:
         frame: `tuning_results.p_analysis`.
         workload: its workload label.
-        tuned: whether each variant ran at its own tuned rate (else the
-            text says the rates were not tuned for each p).
+        tuned: whether the study declares its rates tuned (else the text
+            says the rates were not tuned for each p).
+        untuned_variants: variants whose final runs did not train at their
+            search's chosen rate, or had no finished search (`search_rows`);
+            marked in the table.
     """
-    if frame is None or frame.empty:
+    if frame is None or frame.empty or frame["end"].all() or (~frame["end"]).sum() < 2:
         return []
     table = []
     for row in frame.itertuples(index=False):
-        label = row.variant
+        label = row.variant + (" (**not at its search's chosen rate**)" if row.variant in untuned_variants else "")
         if row.end:
             label += " (p -> 0 end)" if row.partial == 0.0 else " (p = 1/2 end)"
         table.append(

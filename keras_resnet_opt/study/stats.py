@@ -134,8 +134,11 @@ def rounding_sd(resolution):
     difference of two carries ``h^2 / 6``. Three seeds that all reach the
     target exactly one epoch apart have a sample standard deviation of 0,
     and a t-test would call that certain (t infinite); the rounding alone
-    allows ``h / sqrt(6)``, so the tests never use less (Sheppard's
-    correction, turned into a floor).
+    allows ``h / sqrt(6)``, so the tests never use less. (That is the
+    rounding variance Sheppard's correction subtracts from grouped data,
+    used here as a lower bound instead. A run that never reaches the target
+    carries no rounding error, so for a pair with such a run the floor is
+    larger than the rounding allows: conservative, never the other way.)
     """
     return float(resolution) / math.sqrt(6.0)
 

@@ -157,10 +157,13 @@ def search_rows(searches, study=None):
     Returns:
         A DataFrame with columns search, variant, optimizer, partial, status
         (finished / not finished), trials, completed, initial (starting points
-        of the grid), rates (tuple, ascending), val_accuracy (tuple, the mean
-        final-epoch validation accuracy at each rate), best_lr, best_val_accuracy,
-        edge, seed, epochs, run_rates (tuple), runs_match (True / False / None
-        when no run of the variant exists).
+        of the grid), rates (tuple, ascending: every rate tried, failed
+        trials' too, as the tuner counts them), val_accuracy (tuple, the mean
+        final-epoch validation accuracy of the completed trials at each rate,
+        NaN where none completed), best_lr, best_val_accuracy, edge (where the
+        winner sits among every rate tried), seed, epochs, val_size (the
+        validation images selection used), run_rates (tuple), runs_match
+        (True / False / None when no run of the variant exists).
     """
     rows = []
     for search in searches:
@@ -172,16 +175,18 @@ def search_rows(searches, study=None):
             "partial": _fixed_partial(record), "status": "finished" if search.finished else "not finished",
             "trials": 0, "completed": 0, "initial": len(lr_space.get("initial") or ()), "rates": (),
             "val_accuracy": (), "best_lr": math.nan, "best_val_accuracy": math.nan, "edge": "",
-            "seed": record.get("seed"), "epochs": record.get("epochs"), "run_rates": (), "runs_match": None,
+            "seed": record.get("seed"), "epochs": record.get("epochs"), "val_size": record.get("val_size"),
+            "run_rates": (), "runs_match": None,
         }  # fmt: skip
         if search.finished and len(search.trials):
             trials = search.trials
+            tried = sorted({r for r in (_number(v) for v in trials["learning_rate"]) if math.isfinite(r)})
             done = trials[(trials["status"].astype(str) == COMPLETED) & trials["val_accuracy"].notna()]
-            by_rate = done.groupby(done["learning_rate"].astype(float))["val_accuracy"].mean().sort_index()
+            by_rate = done.groupby(done["learning_rate"].astype(float))["val_accuracy"].mean()
             row.update(
                 variant=str(trials["variant"].iloc[0]), optimizer=str(trials["optimizer"].iloc[0]),
-                trials=len(trials), completed=len(done),
-                rates=tuple(float(r) for r in by_rate.index), val_accuracy=tuple(float(v) for v in by_rate),
+                trials=len(trials), completed=len(done), rates=tuple(tried),
+                val_accuracy=tuple(float(by_rate.get(r, math.nan)) for r in tried),
             )  # fmt: skip
             partial = [p for p in trials["partial"] if p is not None and math.isfinite(p)]
             row["partial"] = float(partial[0]) if partial else row["partial"]
