@@ -97,7 +97,10 @@ def _settings_table(columns):
         epochs = int(rows["epochs"].max()) if len(rows) else None
         target = settings.get("target_val_accuracy")
         margin = float(settings["speed_margin_pp"])
-        margin_text = f"{margin:g} pp of the budget" + (f" ({margin * epochs / 100:g} epochs)" if epochs else "")
+        in_epochs = margin * epochs / 100 if epochs else None
+        margin_text = f"{margin:g} pp of the budget" + (
+            f" ({in_epochs:g} epoch{'' if in_epochs == 1 else 's'})" if epochs else ""
+        )
         rates = settings.get("learning_rates") or {}
         sources = _rate_sources(analysis, workload) if workload is not None else []
         hparams = "; ".join(f"`{s}`" for s in sources) if sources else "as configured"

@@ -334,9 +334,9 @@ def caveats_section(study, summary, evaluations, settings=None):
         if margin_epochs <= 1.0 + 1e-9:
             caveats.append(
                 f"The speed margin ({float(settings['speed_margin_pp']):g} pp of the budget) is {margin_epochs:g} "
-                f"epoch(s) at {min(epochs)} epochs, no wider than the resolution times to target are recorded in (one "
-                "epoch): runs that tie to the epoch at every seed are weak evidence of parity, and may leave a "
-                "non-inferiority test in speed undecided."
+                f"epoch{'' if margin_epochs == 1 else 's'} at {min(epochs)} epochs, no wider than the resolution "
+                "times to target are recorded in (one epoch): runs that tie to the epoch at every seed are weak "
+                "evidence of parity, and may leave a non-inferiority test in speed undecided."
             )
     main = summary[summary["main"].astype(bool)] if len(summary) else summary
     if len(main) and main["n"].min() < 3:
