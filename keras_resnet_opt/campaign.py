@@ -231,6 +231,55 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
         time.sleep(POLL_S)
 
 
+def _flag(argv, name):
+    """The value after ``name`` in `argv`, or None."""
+    argv = list(argv)
+    return argv[argv.index(name) + 1] if name in argv[:-1] else None
+
+
+def _train_progress(job, code_dir):
+    run_dir = code_dir / (_flag(job.argv, "--output-dir") or "runs") / (_flag(job.argv, "--run-name") or job.name)
+    done = len(run_folder.read_history(run_dir)) if (run_dir / run_folder.HISTORY_JSON).is_file() else 0
+    config = run_dir / run_folder.CONFIG
+    planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None
+    if not config.is_file():
+        return False, "not started"
+    return True, f"epoch {done}/{planned}" if planned else f"epoch {done}"
+
+
+def _search_progress(job, code_dir):
+    directory = code_dir / (_flag(job.argv, "--directory") or "")
+    trials = sorted(directory.glob("*/trial_*/trial.json"))
+    statuses = [json.loads(t.read_text()).get("status", "") for t in trials]
+    completed = sum(s == "COMPLETED" for s in statuses)
+    text = f"{completed} trial(s) completed"
+    for trial, status in zip(trials, statuses):
+        history = trial.parent / "history.csv"
+        if status == "RUNNING" and history.is_file():
+            epochs = len(history.read_text().splitlines()) - 1
+            text += f", trial {trial.parent.name.removeprefix('trial_')} at epoch {epochs}"
+    return bool(trials), text
+
+
+def progress(plan_path, campaign_dir, code_dir):
+    """Each job's state as the campaign sees it: ``[(name, status, progress)]`` in plan order.
+
+    Status is "done" or "failed" (state.json), "started" (it has outputs
+    but has not ended), or "waiting"; progress reads the job's own outputs (a
+    run's epochs, a search's completed trials), so it is right whether or not
+    a driver is running now.
+    """
+    jobs = load_plan(plan_path)
+    code_dir = Path(code_dir)
+    recorded = {name: record.get("status") for name, record in read_state(campaign_dir)["jobs"].items()}
+    rows = []
+    for job in jobs:
+        reader = _search_progress if "--directory" in job.argv else _train_progress
+        started, text = reader(job, code_dir)
+        rows.append((job.name, recorded.get(job.name) or ("started" if started else "waiting"), text))
+    return rows
+
+
 def _skipped(relative):
     parts = relative.parts
     if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight

@@ -210,3 +210,32 @@ def test_the_job_environment_puts_the_checkout_first_on_pythonpath(tmp_path):
     env = job_environment(tmp_path, {"PYTHONPATH": f"/a{os.pathsep}/b"})
     assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path), "/a", "/b"]
     assert job_environment(tmp_path, {"PYTHONPATH": ""})["PYTHONPATH"] == str(tmp_path)
+
+
+def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, capsys):
+    from keras_resnet_opt.cli.campaign import main
+    from keras_resnet_opt.training.run_folder import write_history
+
+    runs = "results/study/runs"
+    plan = _plan(tmp_path, [
+        {"name": "tune-a", "argv": ["tuning/search.py", "--optimizer", "a", "--directory", "results/tuning/a"]},
+        {"name": "run-a", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "run-a"],
+         "after": ["tune-a"]},
+        {"name": "run-b", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "run-b"]},
+    ])  # fmt: skip
+    for trial, status in (("trial_0", "COMPLETED"), ("trial_1", "RUNNING")):
+        folder = checkout / "results/tuning/a/a" / trial
+        folder.mkdir(parents=True)
+        (folder / "trial.json").write_text(json.dumps({"status": status}))
+        (folder / "history.csv").write_text("epoch,loss\n1,2.0\n2,1.5\n")
+    run_dir = checkout / runs / "run-b"
+    write_history(run_dir, [{"epoch": 1, "loss": 2.0}, {"epoch": 2, "loss": 1.5}, {"epoch": 3, "loss": 1.2}])
+    (run_dir / "config.json").write_text(json.dumps({"epochs": 10}))
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / "state.json").write_text(json.dumps({"jobs": {"tune-a": {"status": "failed"}}}))
+    assert main([str(plan), "--campaign-dir", str(campaign), "--code-dir", str(checkout), "--status"]) == 0
+    out = capsys.readouterr().out
+    assert "| tune-a | failed | 1 trial(s) completed, trial 1 at epoch 2 |" in out
+    assert "| run-a | waiting | not started |" in out
+    assert "| run-b | started | epoch 3/10 |" in out and "0 of 3 jobs done." in out

@@ -5,7 +5,8 @@ import sys
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
 
 EXIT_CODES = {
-    EXIT_OK: "every job of the plan is done (or, with --collect-into, the files were copied)",
+    EXIT_OK: "every job of the plan is done (or, with --collect-into, the files were copied; with --status, the "
+    "table was printed)",
     EXIT_ERROR: "some jobs failed or could not start because a job they wait for failed (state.json, logs/), "
     "or an unexpected error",
 }
@@ -33,15 +34,30 @@ def build_parser():
         "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit "
         "(default: run the plan)",
     )
+    p.add_argument(
+        "--status", action="store_true",
+        help="run nothing: print each job's state and progress (a run's epochs, a search's trials) as a Markdown "
+        "table, read from state.json and the jobs' own outputs, and exit (default: run the plan)",
+    )
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, collect, run_campaign
+    from keras_resnet_opt.campaign import DONE, collect, progress, run_campaign
 
     if args.collect_into:
         collect(args.code_dir, args.collect_into)
+        return EXIT_OK
+    if args.status:
+        try:
+            rows = progress(args.plan, args.campaign_dir, args.code_dir)
+        except (ValueError, FileNotFoundError) as e:
+            fail(str(e))
+        print("| Job | State | Progress |\n|---|---|---|")
+        for name, state, text in rows:
+            print(f"| {name} | {state} | {text} |")
+        print(f"\n{sum(state == DONE for _, state, _ in rows)} of {len(rows)} jobs done.")
         return EXIT_OK
     try:
         status = run_campaign(
