@@ -46,7 +46,10 @@ def main(argv=None):
         if args.saved_model:
             from keras_resnet_opt.model_card import write_card
 
-            evaluation = json.loads(open(args.evaluation, encoding="utf-8").read()) if args.evaluation else None
+            evaluation = None
+            if args.evaluation:  # `kro-evaluate --json` output: the JSON object is its last line
+                with open(args.evaluation, encoding="utf-8") as f:
+                    evaluation = json.loads(f.read().strip().splitlines()[-1])
             card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
                               published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
     except (ValueError, FileNotFoundError) as e:
