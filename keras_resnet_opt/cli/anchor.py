@@ -49,7 +49,10 @@ def main(argv=None):
             evaluation = None
             if args.evaluation:  # `kro-evaluate --json` output: the JSON object is its last line
                 with open(args.evaluation, encoding="utf-8") as f:
-                    evaluation = json.loads(f.read().strip().splitlines()[-1])
+                    lines = f.read().strip().splitlines()
+                if not lines:
+                    raise ValueError(f"{args.evaluation} is empty; write it with `kro-evaluate DIR --json > FILE`.")
+                evaluation = json.loads(lines[-1])
             card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
                               published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
     except (ValueError, FileNotFoundError) as e:
