@@ -301,3 +301,10 @@ def check_contrasts_against_histories(study_dir):
         decided = family[family["p_holm"].notna()]
         if len(decided):
             assert decided["p_holm"].to_numpy() == pytest.approx(_holm(decided["p"].to_numpy()))
+
+
+def test_no_negative_zero_in_tables():
+    from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_pm
+
+    assert fmt_number(-1e-12) == "0.00" and fmt_number(-0.004) == "0.00" and fmt_number(-0.006) == "-0.01"
+    assert fmt_interval(-1e-9, 1e-9) == "[0.00, 0.00]" and fmt_pm(-1e-9, 0.5, 100.0) == "0.00 ± 50.00"

@@ -13,7 +13,7 @@ import math
 from keras_resnet_opt.study import budgets
 from keras_resnet_opt.study.report_claims import VERDICT_TEXT
 from keras_resnet_opt.study.report_contrasts import contrast_decision
-from keras_resnet_opt.study.tables import fmt_interval, fmt_pm, markdown_table
+from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_pm, markdown_table
 
 
 def _budget_table(rows, workloads, variants):
@@ -43,7 +43,7 @@ def _interval_text(values):
     mean, low, high, n = values
     if not math.isfinite(mean):
         return "n/a"
-    return f"{mean + 0.0:.2f} {fmt_interval(low, high)} (n = {n})".replace("-0.00", "0.00")
+    return f"{fmt_number(mean)} {fmt_interval(low, high)} (n = {n})"
 
 
 def _ranking_sentence(order, changes):

@@ -19,21 +19,27 @@ from keras_resnet_opt.study.stats import CONFIDENCE
 # ---------------------------------------------------------------------------
 
 
+def fmt_number(value, digits=2):
+    """``value`` to `digits` decimals, without the minus of a value that rounds to zero ("0.00", not "-0.00")."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+
+
 def fmt_pm(mean, half, scale=1.0, digits=2):
     """``"mean ± half"``, ``"mean ± n/a"`` for an undefined interval, ``"n/a"`` for no value."""
     if mean is None or not math.isfinite(mean):
         return "n/a"
-    text = f"{mean * scale:.{digits}f}"
+    text = fmt_number(mean * scale, digits)
     if half is None or not math.isfinite(half):
         return f"{text} ± n/a"
-    return f"{text} ± {half * scale:.{digits}f}"
+    return f"{text} ± {fmt_number(half * scale, digits)}"
 
 
 def fmt_value(value, scale=1.0, digits=2, suffix=""):
     """A number scaled and rounded, or "n/a" when there is none (None, NaN, inf)."""
     if value is None or not math.isfinite(value):
         return "n/a"
-    return f"{value * scale:.{digits}f}{suffix}"
+    return f"{fmt_number(value * scale, digits)}{suffix}"
 
 
 def fmt_censored(median, reached, n, digits=0):
@@ -74,7 +80,7 @@ def fmt_interval(low, high, digits=2):
     """``"[low, high]"``, or "n/a" when either end is undefined."""
     if not (math.isfinite(low) and math.isfinite(high)):
         return "n/a"
-    return f"[{low:.{digits}f}, {high:.{digits}f}]"
+    return f"[{fmt_number(low, digits)}, {fmt_number(high, digits)}]"
 
 
 # ---------------------------------------------------------------------------
