@@ -51,22 +51,21 @@ def budget_label(analysis, workload):
     return workload if workload is not None else f"{analysis.path.name} (no finished run yet)"
 
 
+def _main_variants(analysis, workload):
+    """The main variants one budget ran (none for a study with no finished run)."""
+    summary = analysis.summary
+    return set(summary.loc[(summary["workload"] == workload) & summary["main"].astype(bool), "variant"])
+
+
 def shared_variants(columns):
     """The main variants every budget ran, in the optimizers' order."""
-    sets = []
-    for analysis, workload in columns:
-        rows = analysis.summary[(analysis.summary["workload"] == workload) & analysis.summary["main"].astype(bool)]
-        sets.append(set(rows["variant"]))
-    common = set.intersection(*sets) if sets else set()
-    return sorted(common, key=variant_sort_key)
+    sets = [_main_variants(a, w) for a, w in columns]
+    return sorted(set.intersection(*sets) if sets else set(), key=variant_sort_key)
 
 
 def unshared_variants(columns):
     """The main variants some budget ran and another did not, in the optimizers' order."""
-    seen = set()
-    for analysis, workload in columns:
-        rows = analysis.summary[(analysis.summary["workload"] == workload) & analysis.summary["main"].astype(bool)]
-        seen.update(rows["variant"])
+    seen = set().union(*(_main_variants(a, w) for a, w in columns))
     return sorted(seen - set(shared_variants(columns)), key=variant_sort_key)
 
 
