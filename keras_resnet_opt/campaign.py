@@ -61,7 +61,7 @@ POLL_S = 5.0
 # resume point travels with the repository to whichever machine continues it.
 SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
-KEEP_CHECKPOINTS = ("results/he2016/",)
+KEEP_CHECKPOINTS = ("results/he2016/runs/",)  # not its JPEG-cost runs (results/he2016/jpeg-cost/)
 # What a campaign writes: only these folders are copied back, never the rest of
 # the clone's tree (its results/ also holds the older, committed copies of
 # other studies and of this folder's plan, which must not overwrite newer ones).

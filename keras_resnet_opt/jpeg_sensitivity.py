@@ -16,27 +16,116 @@ how much accuracy a round at 50 takes away, and whether a round at 95 (which
 adds little loss of its own) moves it at all, bracket how sensitive the model
 is to JPEG loss of the size the copy has. Any figure quoted for the copy's
 cost is an estimate from that bracket and says so.
+
+That measures the test images only. The training-time question (how much
+does training *and* testing on JPEG-damaged images cost) is answered by
+``write_reencoded_copy``: a lossless (PNG) image-folder copy of the copy, every
+image through one more JPEG round with the 8x8 block grid shifted by
+``shift`` pixels. Shifted, a round at the copy's own quality quantises fresh
+coefficients instead of landing back on the copy's, so it is a second
+helping of damage of the copy's own kind and size; training on it, paired by
+seed with the same runs on the copy, measures what one such helping costs.
 """
 
 import io
+import math
+import shutil
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from keras_resnet_opt.atomic import replace_directory, write_json
+from keras_resnet_opt.data import CLASS_NAMES, DataError
+from keras_resnet_opt.data.cache import arrays_checksum
+from keras_resnet_opt.data.formats import detect_layout, read_layout
 from keras_resnet_opt.evaluation import evaluate_saved_model
 
+PROVENANCE = "PROVENANCE.json"
 
-def reencode(images, quality):
-    """Each uint8 ``[N, 32, 32, 3]`` image saved as JPEG at ``quality`` (PIL, 4:2:0
-    chroma subsampling, its default) and decoded again."""
+
+def reencode(images, quality, shift=0):
+    """Each uint8 ``[N, H, W, 3]`` image saved as JPEG at ``quality`` (PIL, 4:2:0
+    chroma subsampling, its default) and decoded again.
+
+    ``shift`` (0..7) moves JPEG's 8x8 block grid by that many pixels: the image
+    is reflect-padded by ``shift`` on every side before encoding and cropped back
+    after decoding, so the blocks straddle the old block edges.
+    """
     if not 1 <= quality <= 100:
         raise ValueError(f"`quality` must be in [1, 100]. Received: quality={quality}")
+    if not 0 <= shift <= 7:
+        raise ValueError(f"`shift` must be in [0, 7] pixels (the block grid repeats every 8). Received: shift={shift}")
     out = np.empty_like(images)
     for i, image in enumerate(images):
+        padded = np.pad(image, ((shift, shift), (shift, shift), (0, 0)), mode="reflect") if shift else image
         buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
-        out[i] = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+        Image.fromarray(padded).save(buffer, format="JPEG", quality=int(quality))
+        decoded = np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
+        out[i] = decoded[shift:shift + image.shape[0], shift:shift + image.shape[1]]
     return out
+
+
+def psnr(a, b):
+    """Peak signal-to-noise ratio in dB of two uint8 image stacks over all their
+    pixels (``inf`` when they are equal): the size of the damage a round did."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10.0 * math.log10(255.0**2 / mse)
+
+
+def write_reencoded_copy(data_dir, out_dir, quality, shift, command=None):
+    """Write ``out_dir``: the CIFAR-10 copy at ``data_dir`` with every training
+    and test image through one more JPEG round (``reencode``), stored losslessly
+    as ``train|test/<class>/NNNN.png`` in the source's order, so the project's
+    loader reads it like any image-folder copy and a run on it sees the same
+    validation split, data order and augmentation as the same seed on the source.
+
+    Beside the images, ``PROVENANCE.json`` records the source, its checksum, the
+    round's quality and shift, the command, and the damage the round did (PSNR
+    against the source, per split). The folder appears whole or not at all.
+
+    Returns:
+        The provenance dict.
+
+    Raises:
+        DataError: ``out_dir`` already exists (pick another, or delete it), or
+            the source is missing or unreadable.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise DataError(f"{str(out_dir)!r} already exists; pass a new folder or delete that one first.")
+    try:
+        layout, root = detect_layout(data_dir)
+    except DataError:
+        raise DataError(
+            f"{str(data_dir)!r} holds no CIFAR-10 copy: expected cifar-10-batches-py, cifar-10-batches-bin, or "
+            "train/ and test/ folders of class sub-folders. Point the source at one (e.g. ../shared/datasets/cifar10)."
+        ) from None
+    arrays = read_layout(layout, root)
+    partial = out_dir.with_name(f".{out_dir.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    damage = {}
+    for split, (images, labels) in arrays.items():
+        redone = reencode(images, quality, shift)
+        damage[split] = {"psnr_db": round(psnr(images, redone), 3),
+                         "mean_abs_error": round(float(np.abs(images.astype(int) - redone.astype(int)).mean()), 4)}
+        for label, name in enumerate(CLASS_NAMES):
+            class_dir = partial / split / name
+            class_dir.mkdir(parents=True)
+            for index, image in enumerate(redone[labels == label]):
+                Image.fromarray(image).save(class_dir / f"{index:04d}.png")
+    provenance = {
+        "source": f"{layout}:{root.resolve()}",
+        "source_checksum": arrays_checksum(arrays),
+        "jpeg_quality": int(quality),
+        "grid_shift_px": int(shift),
+        "stored_as": "PNG (lossless)",
+        "damage_against_source": damage,
+        "command": command,
+    }
+    write_json(partial / PROVENANCE, provenance)
+    replace_directory(partial, out_dir)
+    return provenance
 
 
 def accuracy_under_reencoding(saved_model, images, labels, qualities=(95, 75, 50), batch_size=1000):

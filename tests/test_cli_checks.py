@@ -119,6 +119,7 @@ COMMANDS = {
     "campaign": ("kro-campaign", "scripts/campaign.py"),
     "anchor": ("kro-anchor-report", "scripts/anchor_report.py"),
     "jpeg_sensitivity": ("kro-jpeg-sensitivity", "scripts/jpeg_sensitivity.py"),
+    "jpeg_copy": ("kro-jpeg-copy", "scripts/jpeg_copy.py"),
     "lr_decay_check": ("kro-lr-decay-check", "scripts/lr_decay_check.py"),
 }
 # Options whose values are a fixed list, named by dest.

@@ -2,11 +2,13 @@
 
 import json
 import sys
+from pathlib import Path
 
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
 
 EXIT_CODES = {
-    EXIT_OK: "summary.json and curves.png written (and the model card, with --saved-model)",
+    EXIT_OK: "summary.json and curves.png written (and the model card with --saved-model, jpeg_cost.json with "
+    "--jpeg-cost)",
     EXIT_ERROR: "an unexpected error",
 }
 
@@ -34,11 +36,22 @@ def build_parser():
     p.add_argument(
         "--trained-on", metavar="YYYY-MM-DD", help="the date training finished, for the card (default: none)"
     )
+    p.add_argument(
+        "--jpeg-cost", metavar="RUNS",
+        help="also write jpeg_cost.json: the runs in RUNS, trained on a kro-jpeg-copy copy, paired by seed with "
+        "those in --paired-with (keras_resnet_opt/study/jpeg_cost.py) (default: not written)",
+    )
+    p.add_argument(
+        "--paired-with", metavar="RUNS",
+        help="the same runs on the copy itself; required with --jpeg-cost (default: none)",
+    )
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if bool(args.jpeg_cost) != bool(args.paired_with):
+        fail("--jpeg-cost and --paired-with go together: the damaged-copy runs and the same runs on the copy.")
     from keras_resnet_opt.anchor import write_anchor_report
 
     try:
@@ -55,6 +68,12 @@ def main(argv=None):
                 evaluation = json.loads(lines[-1])
             card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
                               published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
+        if args.jpeg_cost:
+            from keras_resnet_opt.atomic import write_json
+            from keras_resnet_opt.study.jpeg_cost import jpeg_cost
+
+            cost = jpeg_cost(args.jpeg_cost, args.paired_with)
+            write_json(Path(args.out) / "jpeg_cost.json", cost)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     print(json.dumps({
@@ -62,6 +81,8 @@ def main(argv=None):
     }))
     if args.saved_model:
         print(f"Wrote {card}")
+    if args.jpeg_cost:
+        print(f"JPEG cost: {json.dumps(cost['test_error_difference_pp'])} pp over {cost['n_pairs']} seed(s)")
     return EXIT_OK
 
 
