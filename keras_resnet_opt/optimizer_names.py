@@ -19,6 +19,8 @@ OPTIMIZER_NAMES = ("sgd", "sgdm", "adam", "nadam", "amsgrad", "adamw", "padam")
 PADAM_DEFAULT_PARTIAL = 0.125
 # Padam's p runs from 0 (SGD with momentum) to 1/2 (AMSGrad).
 PARTIAL_RANGE = (0.0, 0.5)
+# The optimizers Padam becomes at the two ends of that range: where a p analysis puts them.
+PARTIAL_ENDS = {"sgdm": PARTIAL_RANGE[0], "amsgrad": PARTIAL_RANGE[1]}
 
 # The optimizers that have a "partial" exponent p, with their default p.
 DEFAULT_PARTIAL = {"padam": PADAM_DEFAULT_PARTIAL}

@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from keras_resnet_opt.atomic import atomic_path
-from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL
+from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, PARTIAL_ENDS
 from keras_resnet_opt.study import aggregate
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 
@@ -56,7 +56,10 @@ SPARE_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "t
 MIN_BAND_SEEDS = 3
 
 # Reference lines of the p-sweep plot: the limits Padam interpolates between.
-P_SWEEP_REFERENCES = (("sgdm", "sgdm (p → 0)", ":"), ("amsgrad", "amsgrad (p = 1/2)", "--"))
+_END_LABELS = {0.0: "p → 0", 0.5: "p = 1/2"}
+P_SWEEP_REFERENCES = tuple(
+    (name, f"{name} ({_END_LABELS[p]})", style) for (name, p), style in zip(PARTIAL_ENDS.items(), (":", "--"))
+)
 
 
 def variant_colors(variants):

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from keras_resnet_opt.optimizer_names import PARTIAL_ENDS
 from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
 from keras_resnet_opt.study.aggregate import mean_ci
 from keras_resnet_opt.study.runs import seed_key, variant_of, variant_sort_key
@@ -208,8 +209,11 @@ def tuning_seed_check(rows, study):
     return tuning, finals, sorted(set(tuning) & set(finals), key=seed_key)
 
 
-def p_analysis(per_run, workload, ends=("sgdm", "amsgrad")):
+def p_analysis(per_run, workload, ends=PARTIAL_ENDS):
     """Padam at each p (at its own tuned rate), with the two ends, from the final runs.
+
+    Args:
+        ends: ``{variant: the p it stands for}``, Padam's limits (`PARTIAL_ENDS`).
 
     Returns:
         A DataFrame, one row per variant with a p plus the `ends` that ran:
@@ -222,7 +226,7 @@ def p_analysis(per_run, workload, ends=("sgdm", "amsgrad")):
     if swept.empty:
         return pd.DataFrame()
     out = []
-    end_p = {ends[0]: 0.0, ends[1]: 0.5}
+    end_p = dict(ends)
     for variant, group in rows.groupby("variant", sort=False):
         if variant in end_p:
             p = end_p[variant]
