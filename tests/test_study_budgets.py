@@ -1,7 +1,9 @@
-"""The report's Tuning, Padam-across-p and Across-budgets sections, from synthetic studies whose answers are known."""
+"""The report's Tuning, Padam-across-p, Across-budgets and rate-check sections, from synthetic studies whose
+answers are known."""
 
 import json
 import os
+import shutil
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -11,7 +13,7 @@ from test_study_report import JITTER, SEED_EFFECT, curve, write_run
 
 from keras_resnet_opt.cli.report import main as report_main
 from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
-from keras_resnet_opt.study import budgets, claims, report, report_tuning, tuning_results
+from keras_resnet_opt.study import budgets, claims, rate_check, report, report_tuning, tuning_results
 from keras_resnet_opt.study.analysis import analyse
 
 SEEDS = (0, 1, 2)
@@ -223,3 +225,38 @@ def test_unreadable_trials_table_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "tuning" / "sgdm" / TRIALS_CSV).write_text("a,b\n1,2\n")
     assert report_main([str(tmp_path)]) == 2
     assert "not a search's trials table" in capsys.readouterr().err
+
+
+def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_validation(tmp_path):
+    long = write_budget(tmp_path / "long", "b30", 30, LONG)
+    check = tmp_path / "long" / rate_check.RATE_CHECK_DIR
+    # sgdm (tuned 0.1, final 0.08 at seed 0): x3 ends 1 point lower, /3 two points higher; adam: only /3, worse.
+    for prefix, optimizer, rate, final in (("x3-", "sgdm", 0.3, 0.07), ("d3-", "sgdm", 0.1 / 3, 0.10),
+                                           ("d3-", "adam", 0.1 / 3, 0.20)):  # fmt: skip
+        write_run(check, optimizer, 0, curve(final, 0.5, 0.0, 0, 30), preset="b30", epochs=30, subset=None,
+                  learning_rate=rate, prefix=prefix)  # fmt: skip
+    write_run(check, "amsgrad", 0, [0.5, 0.4], preset="b30", epochs=30, subset=None, finished=False, prefix="u-")
+    study = analyse(long).study
+    rows = rate_check.rate_check_rows(long, study)
+    assert list(zip(rows["variant"], rows["rate_factor"].round(4))) == [
+        ("sgdm", 0.3333), ("sgdm", 1.0), ("sgdm", 3.0), ("adam", 0.3333), ("adam", 1.0)]
+    tuned_sgdm = pd.read_csv(long / "runs" / "sgdm-s0" / "history.csv")["val_accuracy"].iloc[-1]
+    assert rows["val_error"].iloc[1] == pytest.approx(1.0 - tuned_sgdm)
+    best = rate_check.best_on_validation(rows)
+    assert best["sgdm"] == pytest.approx((3.0, 0.07 - (1.0 - tuned_sgdm)))
+    assert best["adam"][0] == 1.0
+    spread = pd.Series([1.0 - pd.read_csv(long / "runs" / f"sgdm-s{s}" / "history.csv")["val_accuracy"].iloc[-1]
+                        for s in SEEDS]).std(ddof=1)  # fmt: skip
+    assert rate_check.seed_spread(study, "sgdm", rows["workload"].iloc[0]) == pytest.approx(spread)
+
+    text = report.write_report(long).read_text()
+    assert "## Was the tuned rate still right at this budget?" in text
+    assert "| sgdm | 0 | 0.3 | x3 | 7.00 |" in text
+    assert (f"- sgdm: the rate x3 the tuned one has the lowest final validation error, "
+            f"{100 * (1 - tuned_sgdm) - 7:.2f} pp") in text
+    assert f"{100 * spread:.2f} pp" in text
+    assert "- adam: the tuned rate has the lowest final validation error" in text
+    assert (long / "rate_check.csv").is_file()
+    shutil.rmtree(check)
+    assert "Was the tuned rate" not in report.write_report(long).read_text()
+    assert not (long / "rate_check.csv").exists()

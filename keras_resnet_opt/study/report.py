@@ -28,11 +28,11 @@ from pathlib import Path
 import pandas as pd
 
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.study import aggregate, budgets, contrasts, plots, stats, tuning_results, verdicts
+from keras_resnet_opt.study import aggregate, budgets, contrasts, plots, rate_check, stats, tuning_results, verdicts
 from keras_resnet_opt.study.analysis import analyse
 from keras_resnet_opt.study.claim_schema import TUNED
 from keras_resnet_opt.study.layout import STUDY_FILE
-from keras_resnet_opt.study.report_budgets import budgets_section
+from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section
 from keras_resnet_opt.study.report_claims import claims_section, preregistration_section
 from keras_resnet_opt.study.report_contrasts import contrasts_section
 from keras_resnet_opt.study.report_sections import (
@@ -94,7 +94,8 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             ``command`` (the report command, when it took more than the
             study directory), ``related`` (lines: nested studies),
             ``tuning`` (lines, before the results), ``p_analysis``
-            (``{workload: lines}``), ``budgets`` (lines, after the claims).
+            (``{workload: lines}``), ``budgets`` (lines, after the claims),
+            ``rate_check`` (lines, after those).
     """
     sections = sections or {}
     title = title or Path(study.path).resolve().name
@@ -144,6 +145,7 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
         lines += contrasts_section(study, evaluations[workloads[0]]["per_run"], evaluations, figures, declaration)
         lines += claims_section(evaluations, declaration)
         lines += sections.get("budgets", [])
+        lines += sections.get("rate_check", [])
         setups = {}
         for run in study.ended_runs:
             setups.setdefault(
@@ -228,7 +230,7 @@ def _budget_sections(analysis, budget_dirs, study_dir, pdf):
 
 
 # Files only some reports write; one left from an earlier report that did not write it again is removed.
-OPTIONAL_OUTPUTS = ("tuning.csv", "budgets.csv", "budget_curves.png", "budget_profile.png")
+OPTIONAL_OUTPUTS = ("tuning.csv", "budgets.csv", "budget_curves.png", "budget_profile.png", "rate_check.csv")
 
 
 def _remove_stale(study_dir, written):
@@ -308,6 +310,11 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
     if budget_dirs:
         sections["budgets"], budget_files = _budget_sections(analysis, budget_dirs, study_dir, pdf)
         written.update(budget_files)
+    checks = rate_check.rate_check_rows(study_dir, study)
+    if not checks.empty:
+        write_text(study_dir / "rate_check.csv", checks.to_csv(index=False, lineterminator="\n"))
+        written.add("rate_check.csv")
+        sections["rate_check"] = rate_check_section(checks, study)
     _remove_stale(study_dir, written)
     path = study_dir / "report.md"
     write_text(path, render_report(study, summary, curves, figures, evaluations, analysis.declaration,

@@ -10,7 +10,7 @@ profile across them).
 
 import math
 
-from keras_resnet_opt.study import budgets
+from keras_resnet_opt.study import budgets, rate_check
 from keras_resnet_opt.study.report_claims import VERDICT_TEXT
 from keras_resnet_opt.study.report_contrasts import contrast_decision
 from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_pm, markdown_table
@@ -198,4 +198,43 @@ def budgets_section(columns, figures):
     return lines
 
 
-__all__ = ["budgets_section"]
+def _factor_text(factor):
+    if math.isclose(factor, 1.0, rel_tol=1e-6):
+        return "tuned"
+    return f"x{factor:.3g}" if factor > 1 else f"/{1.0 / factor:.3g}"
+
+
+def rate_check_section(rows, study):
+    """"## Was the tuned rate still right?": the rate check's runs beside the study's, from
+    `rate_check.rate_check_rows`; no lines when the study has none finished."""
+    if rows.empty:
+        return []
+    table = [[r.variant, str(r.seed), f"{r.learning_rate:.4g}", _factor_text(r.rate_factor),
+              fmt_number(100.0 * r.val_error), fmt_number(100.0 * r.test_error), fmt_number(r.train_loss, 3)]
+             for r in rows.itertuples()]  # fmt: skip
+    lines = [
+        "## Was the tuned rate still right at this budget?",
+        "",
+        f"Runs at other rates than the tuned one (`{rate_check.RATE_CHECK_DIR}/runs/`), each beside this study's run "
+        "of the same optimizer and seed (final epoch; errors in %):",
+        "",
+        markdown_table(["Optimizer", "Seed", "Rate", "vs tuned", "Val error", "Test error", "Train loss"], table)
+        .rstrip("\n"),
+        "",
+    ]
+    for variant, (factor, difference) in rate_check.best_on_validation(rows).items():
+        workload = rows.loc[rows["variant"] == variant, "workload"].iloc[0]
+        spread = rate_check.seed_spread(study, variant, workload)
+        spread_text = (f"the seed-to-seed SD of its final validation error at the tuned rate here is "
+                       f"{100.0 * spread:.2f} pp" if math.isfinite(spread) else "its seed-to-seed spread is unknown "
+                       "(fewer than two seeds)")  # fmt: skip
+        if math.isclose(factor, 1.0, rel_tol=1e-6):
+            lines.append(f"- {variant}: the tuned rate has the lowest final validation error; {spread_text}.")
+        else:
+            lines.append(f"- {variant}: the rate {_factor_text(factor)} the tuned one has the lowest final validation "
+                         f"error, {-100.0 * difference:.2f} pp below the tuned rate's; {spread_text}.")  # fmt: skip
+    lines += ["", "One seed per rate: a check on whether the optimum moved with the budget, not a decision.", ""]
+    return lines
+
+
+__all__ = ["budgets_section", "rate_check_section"]

@@ -7,7 +7,7 @@ done. So the He run and every tuning search come first, then the
 three JPEG-cost runs (the He run's explanation), then the
 seed-protocol control arm, then the 10-epoch final runs with the p analysis's
 runs (seed by seed, so that complete paired sets accumulate), then the
-30-epoch arm. A final run waits for
+30-epoch arm, and last the optional rate check at 30 epochs. A final run waits for
 its optimizer's search and reads the rate it chose (`--hparams`).
 """
 
@@ -29,6 +29,10 @@ SEED_PORT = "keras_resnet_opt.study.seed_port:SeedPortPadam"
 #   python scripts/jpeg_copy.py ../shared/datasets/cifar10 ../cifar10-q75-shift4
 # and trained on exactly as the cpu-budget sgdm final runs, which its runs pair with by seed.
 JPEG_COPY = "../cifar10-q75-shift4"
+# #17's optional check, last in the queue so that it only takes time left over: is the rate tuned at 10 epochs
+# still the best at 30? These two at 3x and /3 their tuned rate, seed 0, set beside the 30-epoch arm's own
+# seed-0 runs by its report (keras_resnet_opt/study/rate_check.py). Added on 2026-12-05.
+RATE_CHECK = ("sgdm", "adam")
 
 
 def tune(name, optimizer, *extra):
@@ -42,6 +46,12 @@ def train(name, preset, optimizer, seed, output_dir, *extra, after=(), data=DATA
     return {"name": name, "after": list(after), "argv": [
         "scripts/train.py", "--preset", preset, "--optimizer", optimizer, "--seed", str(seed), "--data-dir", data,
         "--output-dir", output_dir, "--run-name", name, *extra, "--quiet"]}
+
+
+def tuned_rate(optimizer):
+    """The rate the finished 10-epoch search chose (read when the plan is written)."""
+    path = Path(__file__).parents[1] / "cpu-budget" / "tuning" / optimizer / "best_hparams.json"
+    return json.loads(path.read_text())["best"][optimizer]["learning_rate"]
 
 
 def hparams(optimizer):
@@ -84,6 +94,11 @@ def plan():
         for optimizer in THIRTY_EPOCH_OPTIMIZERS:
             jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
                               "results/cpu-budget-30/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
+    for optimizer in RATE_CHECK:
+        rate = tuned_rate(optimizer)
+        for label, factor in (("x3", 3.0), ("d3", 1.0 / 3.0)):
+            jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-lr{label}-s0", "cpu-budget-30", optimizer, 0,
+                              "results/cpu-budget-30/rate-check/runs", "--lr", f"{rate * factor:.6g}"))
     return {"jobs": jobs}
 
 

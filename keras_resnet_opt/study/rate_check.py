@@ -1,0 +1,84 @@
+"""Was the rate tuned at one budget still the right one at a longer budget? A one-seed check beside a study.
+
+The 30-epoch arm trains every optimizer at the rate its 10-epoch search chose
+on validation; a longer budget can move the best rate. ``STUDY/rate-check/runs/``
+holds runs of the study's own configuration at other rates (3x and /3 of the
+tuned one) for some optimizers, at one seed; `rate_check_rows` sets each
+beside the study's run of the same optimizer, workload and seed. Selection
+stays on validation: the rate with the lowest final validation error at that
+seed is named, and the study's seed-to-seed spread of that error at the tuned
+rate is shown beside it, so a reader can see whether the difference is
+larger than what a change of seed does. One seed checks; it does not decide.
+"""
+
+import math
+
+import pandas as pd
+
+from keras_resnet_opt.study.measures import final_metrics
+from keras_resnet_opt.study.runs import load_study, variant_sort_key
+
+RATE_CHECK_DIR = "rate-check"  # inside the study folder; its runs/ holds the check's runs
+COLUMNS = ("variant", "workload", "seed", "learning_rate", "rate_factor", "val_error", "test_error", "train_loss",
+           "run")  # fmt: skip
+
+
+def _row(run, tuned_rate):
+    rate = float(run.config["learning_rate"])
+    final = final_metrics(run)
+    return {
+        "variant": run.variant, "workload": run.workload, "seed": run.config.get("seed"), "learning_rate": rate,
+        "rate_factor": rate / tuned_rate, "val_error": 1.0 - final["val_accuracy"],
+        "test_error": final["test_error"], "train_loss": final["train_loss"], "run": run.name,
+    }  # fmt: skip
+
+
+def rate_check_rows(study_dir, study):
+    """One row per finished run of the check and per study run it is set beside.
+
+    Returns:
+        A DataFrame with `COLUMNS` (errors as fractions; ``rate_factor`` the
+        run's rate over the study run's), ordered by variant, then rate; empty
+        when the study has no check. A check run whose partner (same variant,
+        workload and seed) has not finished yet is left out.
+    """
+    check_dir = study_dir / RATE_CHECK_DIR
+    if not check_dir.is_dir():
+        return pd.DataFrame(columns=COLUMNS)
+    partners = {(r.variant, r.workload, r.config.get("seed")): r for r in study.ended_runs if r.status == "finished"}
+    rows, seen = [], set()
+    for run in load_study(check_dir).ended_runs:
+        partner = partners.get((run.variant, run.workload, run.config.get("seed")))
+        if run.status != "finished" or partner is None:
+            continue
+        tuned = float(partner.config["learning_rate"])
+        rows.append(_row(run, tuned))
+        if partner.name not in seen:
+            seen.add(partner.name)
+            rows.append(_row(partner, tuned))
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    if frame.empty:
+        return frame
+    order = frame["variant"].map(variant_sort_key)
+    return frame.assign(_order=order).sort_values(["_order", "learning_rate"]).drop(columns="_order").reset_index(
+        drop=True
+    )
+
+
+def seed_spread(study, variant, workload):
+    """Sample standard deviation (ddof 1) of the final validation error over the
+    study's finished runs of ``variant`` at ``workload``; NaN under two runs."""
+    values = [1.0 - final_metrics(r)["val_accuracy"] for r in study.ended_runs
+              if r.status == "finished" and r.variant == variant and r.workload == workload]  # fmt: skip
+    values = [v for v in values if math.isfinite(v)]
+    return float(pd.Series(values).std(ddof=1)) if len(values) >= 2 else math.nan
+
+
+def best_on_validation(rows):
+    """``{variant: (best rate_factor, its val error - the tuned rate's)}`` from `rate_check_rows`."""
+    out = {}
+    for variant, group in rows.groupby("variant", sort=False):
+        best = group.loc[group["val_error"].idxmin()]
+        tuned = group.loc[(group["rate_factor"] - 1.0).abs().idxmin()]
+        out[variant] = (float(best["rate_factor"]), float(best["val_error"] - tuned["val_error"]))
+    return out
