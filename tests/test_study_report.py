@@ -115,6 +115,14 @@ def test_claims_a_to_f_decided_as_constructed(world_study):
     assert "Tested in: smoke: 8 epochs on the 5000-image training subset, learning rates tuned per optimizer" in text
     assert "Best interior p: padam(p=0.25) (p = 0.25)" in text
     assert "*(added after the results)*" not in text  # everything was declared before the runs
+    # p = 1/4, not the main comparison's 1/8, was chosen on validation: its row is flagged under the table.
+    assert "**padam(p=0.25) had more tuning than the other rows**: claim (c) chose its p (0.25)" in text
+
+
+def test_no_more_tuning_flag_when_validation_chooses_the_main_p(tmp_path):
+    world = {k: v for k, v in WORLD.items() if k != "padam-p0.25"}  # now padam (p = 1/8) is best on validation
+    text = report.write_report(build_world(tmp_path, world)).read_text()
+    assert "Best interior p: padam (p = 0.125)" in text and "had more tuning" not in text
 
 
 def test_contrast_table_and_no_overlap_verdicts(world_study):

@@ -22,6 +22,7 @@ This module computes and writes; the sections' text is built in
 claims), and every table cell is formatted by `tables`.
 """
 
+import math
 import re
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from keras_resnet_opt.study.report_sections import (
     setup_section,
 )
 from keras_resnet_opt.study.report_tuning import p_analysis_lines, tuning_section
+from keras_resnet_opt.study.runs import default_partial
 from keras_resnet_opt.study.tables import export_summary, summary_to_markdown
 
 
@@ -123,6 +125,7 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             summary_to_markdown(summary, workload).rstrip("\n"),
             "",
         ]
+        lines += more_tuned_lines(declaration, evaluations.get(workload), workload)
         for kind, caption in (
             ("train_loss", "Training loss"), ("test_error", "Test error"), ("p_sweep", "Padam p sweep")
         ):
@@ -198,6 +201,26 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, decla
     if tuning_trials is not None:
         plots.plot_lr_sensitivity(tuning_trials, record("lr_sensitivity", None, "lr_sensitivity.png"), pdf)
     return figures
+
+
+def more_tuned_lines(declaration, evaluation, workload):
+    """A flag under the results table when claim (c) chose, on validation, a p other than the main
+    comparison's: that Padam variant had a choice of p on top of its rate search, more tuning than any other row."""
+    if not evaluation:
+        return []
+    selection = verdicts.declared_p_selection(declaration, evaluation["per_run"], workload)
+    if selection is None:
+        return []
+    default = default_partial(evaluation["per_run"].loc[evaluation["per_run"]["variant"] == selection.best,
+                                                        "optimizer"].iloc[0])  # fmt: skip
+    if default is not None and math.isclose(selection.partial, default):
+        return []
+    return [
+        f"**{selection.best} had more tuning than the other rows**: claim (c) chose its p ({selection.partial:g}) on "
+        "validation among the p values run, a choice no other row had, so it is an extra variant here, not on equal "
+        "footing with the others.",
+        "",
+    ]
 
 
 def related_lines(study_dir):

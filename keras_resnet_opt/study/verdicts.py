@@ -127,13 +127,31 @@ class ClaimVerdict:
     decidable: tuple = ()
 
 
-def best_p_tests(claim, measures, workload):
-    """Claim (c): the selected p (on validation) and the tests against the ends.
+@dataclasses.dataclass(frozen=True)
+class PSelection:
+    """Claim (c)'s choice of p, made on validation.
 
-    Returns:
-        ``(tests, notes)``; tests is empty when there is no candidate.
+    Attributes:
+        best: the interior variant (0 < p < 1/2) with the lowest mean selection measure.
+        partial: its p.
+        ranked: every variant considered (the interior ones and the ends), best first.
+        means: ``{variant: mean selection measure}`` over ``seeds``.
+        seeds: the seeds every considered variant ran (empty: each its own).
+        candidates: ``{interior variant: p}``.
     """
-    spec = claim["best_p"]
+
+    best: str
+    partial: float
+    ranked: tuple
+    means: dict
+    seeds: tuple
+    candidates: dict
+
+
+def select_p(spec, measures, workload):
+    """The `PSelection` of a ``best_p`` declaration, or None when no run has
+    an interior p. Selection is on ``spec["selection"]`` (validation error),
+    never on test."""
     rows = measures[measures["workload"] == workload]
     optimizer = spec.get("optimizer", "padam")
     candidates = {}
@@ -141,30 +159,51 @@ def best_p_tests(claim, measures, workload):
         p = float(group["partial"].iloc[0])
         if 0.0 < p < 0.5:
             candidates[variant] = p
+    if not candidates:
+        return None
     ends = [e for e in spec["ends"] if e in set(rows["variant"])]
     # Padam run at an end of its range (p = 0 or 1/2, at Padam's own rate) is listed beside the ends.
     ends += sorted(v for v, g in rows[rows["optimizer"] == optimizer].groupby("variant")
                    if float(g["partial"].iloc[0]) in (0.0, 0.5))  # fmt: skip
-    if not candidates:
-        return [], (f"No {optimizer} run with p strictly between 0 and 1/2: nothing to select.",)
-    selection = spec.get("selection", "val_error")
     considered = list(candidates) + ends
-    seed_sets = [set(rows.loc[rows["variant"] == v, "seed"]) for v in considered]
-    common = set.intersection(*seed_sets)
+    common = set.intersection(*[set(rows.loc[rows["variant"] == v, "seed"]) for v in considered])
     scope = rows[rows["variant"].isin(considered)]
     if common:
         scope = scope[scope["seed"].isin(common)]
-    means = scope.groupby("variant")[selection].mean()
+    means = scope.groupby("variant")[spec.get("selection", "val_error")].mean().to_dict()
     best = min(candidates, key=lambda v: (means.get(v, math.inf), candidates[v]))
-    ranked = sorted(considered, key=lambda v: (means.get(v, math.inf), v))
-    seeds_text = ", ".join(str(s) for s in sorted(common, key=seed_key)) if common else "each one's own"
+    ranked = tuple(sorted(considered, key=lambda v: (means.get(v, math.inf), v)))
+    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates)
+
+
+def declared_p_selection(declaration, measures, workload):
+    """The `PSelection` of the declaration's best-p claim (claim (c)) in ``workload``, or None."""
+    for claim in declaration.get("claims", []):
+        if claim.get("best_p"):
+            return select_p(claim["best_p"], measures, workload)
+    return None
+
+
+def best_p_tests(claim, measures, workload):
+    """Claim (c): the selected p (on validation) and the tests against the ends.
+
+    Returns:
+        ``(tests, notes)``; tests is empty when there is no candidate.
+    """
+    spec = claim["best_p"]
+    selection = select_p(spec, measures, workload)
+    if selection is None:
+        return [], (f"No {spec.get('optimizer', 'padam')} run with p strictly between 0 and 1/2: nothing to select.",)
+    seeds_text = ", ".join(str(s) for s in selection.seeds) if selection.seeds else "each one's own"
     listing = "; ".join(
-        f"{v}{f' (p = {candidates[v]:g})' if v in candidates else ''} {means.get(v, math.nan) * 100:.2f}%"
-        for v in ranked
+        f"{v}{f' (p = {selection.candidates[v]:g})' if v in selection.candidates else ''} "
+        f"{selection.means.get(v, math.nan) * 100:.2f}%"
+        for v in selection.ranked
     )
+    best = selection.best
     notes = (
         f"Selection on validation error (mean over seeds {seeds_text}), never on test: {listing}. "
-        f"Best interior p: {best} (p = {candidates[best]:g}); best overall: {ranked[0]}.",
+        f"Best interior p: {best} (p = {selection.partial:g}); best overall: {selection.ranked[0]}.",
     )
     metric = spec.get("metric", "test_error")
     tests = [
