@@ -92,6 +92,9 @@ def write_reencoded_copy(data_dir, out_dir, quality, shift, command=None):
             the source is missing or unreadable.
     """
     out_dir = Path(out_dir)
+    if not 1 <= quality <= 100 or not 0 <= shift <= 7:
+        raise ValueError(f"`quality` must be in [1, 100] and `shift` in [0, 7]. Received: quality={quality}, "
+                         f"shift={shift}")
     if out_dir.exists():
         raise DataError(f"{str(out_dir)!r} already exists; pass a new folder or delete that one first.")
     try:
@@ -101,6 +104,12 @@ def write_reencoded_copy(data_dir, out_dir, quality, shift, command=None):
             f"{str(data_dir)!r} holds no CIFAR-10 copy: expected cifar-10-batches-py, cifar-10-batches-bin, or "
             "train/ and test/ folders of class sub-folders. Point the source at one (e.g. ../shared/datasets/cifar10)."
         ) from None
+    if layout != "image-folder":
+        # The copy is written (and read back) class by class; only an image-folder source is already in that order.
+        raise DataError(
+            f"{str(data_dir)!r} is a {layout} copy; write the re-encoded copy from an image-folder copy, whose order "
+            "it keeps (a batch-file copy would come back grouped by class: another split and data order)."
+        )
     arrays = read_layout(layout, root)
     partial = out_dir.with_name(f".{out_dir.name}.partial")
     shutil.rmtree(partial, ignore_errors=True)

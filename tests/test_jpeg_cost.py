@@ -90,3 +90,10 @@ def test_the_anchor_command_writes_jpeg_cost_json_beside_its_summary(tmp_path, c
     with pytest.raises(SystemExit) as stop:
         main([str(anchor_run(tmp_path)), "--out", str(out), "--jpeg-cost", str(damaged)])
     assert stop.value.code == 2 and "go together" in capsys.readouterr().err
+
+
+def test_a_run_trained_twice_the_same_way_is_refused_not_counted_twice(tmp_path):
+    damaged, original = _study(tmp_path)
+    _run(damaged, "jpeg-s0-again", 0, "damaged", 0.22, 0.5)
+    with pytest.raises(ValueError, match=r"'jpeg-s0' and 'jpeg-s0-again' .* were trained the same way"):
+        jpeg_cost(damaged, original)

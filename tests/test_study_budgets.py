@@ -243,8 +243,13 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     tuned_sgdm = pd.read_csv(long / "runs" / "sgdm-s0" / "history.csv")["val_accuracy"].iloc[-1]
     assert rows["val_error"].iloc[1] == pytest.approx(1.0 - tuned_sgdm)
     best = rate_check.best_on_validation(rows)
-    assert best["sgdm"] == pytest.approx((3.0, 0.07 - (1.0 - tuned_sgdm)))
-    assert best["adam"][0] == 1.0
+    assert best[("sgdm", 0)] == pytest.approx((3.0, 0.07 - (1.0 - tuned_sgdm)))
+    assert best[("adam", 0)][0] == 1.0
+    # a tie goes to the tuned rate
+    tie = rows.copy()
+    tie.loc[tie["rate_factor"] > 2, "val_error"] = tie.loc[(tie["variant"] == "sgdm") & (tie["rate_factor"] == 1.0),
+                                                           "val_error"].iloc[0]  # fmt: skip
+    assert rate_check.best_on_validation(tie)[("sgdm", 0)] == (1.0, 0.0)
     spread = pd.Series([1.0 - pd.read_csv(long / "runs" / f"sgdm-s{s}" / "history.csv")["val_accuracy"].iloc[-1]
                         for s in SEEDS]).std(ddof=1)  # fmt: skip
     assert rate_check.seed_spread(study, "sgdm", rows["workload"].iloc[0]) == pytest.approx(spread)
@@ -252,11 +257,11 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     text = report.write_report(long).read_text()
     assert "## Was the tuned rate still right at this budget?" in text
     assert "| sgdm | 0 | 0.3 | x3 | 7.00 |" in text
-    assert (f"- sgdm: the rate x3 the tuned one has the lowest final validation error, "
+    assert (f"- sgdm, seed 0: the rate x3 the tuned one has the lowest final validation error, "
             f"{100 * (1 - tuned_sgdm) - 7:.2f} pp") in text
-    assert f"{100 * spread:.2f} pp" in text
-    assert "- adam: the tuned rate has the lowest final validation error" in text
+    assert f"{100 * 2**0.5 * spread:.2f} pp here" in text
+    assert "- adam, seed 0: the tuned rate has the lowest final validation error" in text
     assert (long / "rate_check.csv").is_file()
-    shutil.rmtree(check)
+    shutil.rmtree(check / "runs")  # a rate-check folder without runs/ reports nothing, and breaks nothing
     assert "Was the tuned rate" not in report.write_report(long).read_text()
     assert not (long / "rate_check.csv").exists()

@@ -54,7 +54,17 @@ def pair_runs(damaged_dir, original_dir):
             were trained on different data.
     """
     damaged, original = _finished_runs(damaged_dir), _finished_runs(original_dir)
-    by_key = {_key(m["config"]): m for m in original.values()}
+    by_key = {}
+    for folder, runs in ((original_dir, original), (damaged_dir, damaged)):
+        seen = {}
+        for name, manifest in runs.items():
+            key = _key(manifest["config"])
+            if key in seen:
+                raise ValueError(f"Runs {seen[key]!r} and {name!r} in {str(folder)!r} were trained the same way; "
+                                 "keep one of them there, or a seed would count twice.")
+            seen[key] = name
+            if runs is original:
+                by_key[key] = manifest
     pairs = []
     for name, manifest in damaged.items():
         partner = by_key.get(_key(manifest["config"]))
@@ -68,6 +78,8 @@ def pair_runs(damaged_dir, original_dir):
         if partner["data"]["checksum"] == manifest["data"]["checksum"]:
             raise ValueError(f"Run {name!r} and {partner['run_name']!r} trained on the same data; nothing to compare.")
         pairs.append((manifest, partner))
+    if len({o["data"]["checksum"] for _, o in pairs}) > 1:
+        raise ValueError(f"The partners in {str(original_dir)!r} were trained on different copies; pair with one copy.")
     if len({m["data"]["checksum"] for m, _ in pairs}) > 1:
         raise ValueError(
             f"The runs in {str(damaged_dir)!r} were trained on different copies; keep one copy per folder."

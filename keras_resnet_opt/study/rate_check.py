@@ -12,6 +12,7 @@ larger than what a change of seed does. One seed checks; it does not decide.
 """
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
@@ -42,8 +43,8 @@ def rate_check_rows(study_dir, study):
         when the study has no check. A check run whose partner (same variant,
         workload and seed) has not finished yet is left out.
     """
-    check_dir = study_dir / RATE_CHECK_DIR
-    if not check_dir.is_dir():
+    check_dir = Path(study_dir) / RATE_CHECK_DIR
+    if not (check_dir / "runs").is_dir():
         return pd.DataFrame(columns=COLUMNS)
     partners = {(r.variant, r.workload, r.config.get("seed")): r for r in study.ended_runs if r.status == "finished"}
     rows, seen = [], set()
@@ -75,10 +76,17 @@ def seed_spread(study, variant, workload):
 
 
 def best_on_validation(rows):
-    """``{variant: (best rate_factor, its val error - the tuned rate's)}`` from `rate_check_rows`."""
+    """``{(variant, seed): (best rate_factor, its val error - the tuned rate's)}`` from
+    `rate_check_rows`; a tie goes to the tuned rate, and a variant without a finite
+    validation error (no validation split) is left out."""
     out = {}
-    for variant, group in rows.groupby("variant", sort=False):
-        best = group.loc[group["val_error"].idxmin()]
-        tuned = group.loc[(group["rate_factor"] - 1.0).abs().idxmin()]
-        out[variant] = (float(best["rate_factor"]), float(best["val_error"] - tuned["val_error"]))
+    for (variant, seed), group in rows.groupby(["variant", "seed"], sort=False):
+        group = group[group["val_error"].notna()]
+        tuned = group[(group["rate_factor"] - 1.0).abs() < 1e-9]
+        if tuned.empty or len(group) < 2:
+            continue
+        tuned_error = float(tuned["val_error"].iloc[0])
+        best = group.assign(_not_tuned=(group["rate_factor"] - 1.0).abs() >= 1e-9).sort_values(
+            ["val_error", "_not_tuned"]).iloc[0]
+        out[(variant, seed)] = (float(best["rate_factor"]), float(best["val_error"]) - tuned_error)
     return out

@@ -222,17 +222,21 @@ def rate_check_section(rows, study):
         .rstrip("\n"),
         "",
     ]
-    for variant, (factor, difference) in rate_check.best_on_validation(rows).items():
+    for (variant, seed), (factor, difference) in rate_check.best_on_validation(rows).items():
         workload = rows.loc[rows["variant"] == variant, "workload"].iloc[0]
         spread = rate_check.seed_spread(study, variant, workload)
-        spread_text = (f"the seed-to-seed SD of its final validation error at the tuned rate here is "
-                       f"{100.0 * spread:.2f} pp" if math.isfinite(spread) else "its seed-to-seed spread is unknown "
-                       "(fewer than two seeds)")  # fmt: skip
+        # Two single runs differ by about sqrt(2) SD from a change of seed alone.
+        spread_text = (f"a change of seed alone moves the difference between two single runs by about "
+                       f"{100.0 * math.sqrt(2.0) * spread:.2f} pp here (sqrt(2) x the seed-to-seed SD of the final "
+                       "validation error at the tuned rate)" if math.isfinite(spread)
+                       else "the seed-to-seed spread is unknown (fewer than two seeds)")  # fmt: skip
         if math.isclose(factor, 1.0, rel_tol=1e-6):
-            lines.append(f"- {variant}: the tuned rate has the lowest final validation error; {spread_text}.")
+            lines.append(f"- {variant}, seed {seed}: the tuned rate has the lowest final validation error; "
+                         f"{spread_text}.")  # fmt: skip
         else:
-            lines.append(f"- {variant}: the rate {_factor_text(factor)} the tuned one has the lowest final validation "
-                         f"error, {-100.0 * difference:.2f} pp below the tuned rate's; {spread_text}.")  # fmt: skip
+            lines.append(f"- {variant}, seed {seed}: the rate {_factor_text(factor)} the tuned one has the lowest "
+                         f"final validation error, {-100.0 * difference:.2f} pp below the tuned rate's; "
+                         f"{spread_text}.")  # fmt: skip
     lines += ["", "One seed per rate: a check on whether the optimum moved with the budget, not a decision.", ""]
     return lines
 
