@@ -38,10 +38,9 @@ from PIL import Image
 from keras_resnet_opt.atomic import replace_directory, write_json
 from keras_resnet_opt.data import CLASS_NAMES, DataError
 from keras_resnet_opt.data.cache import arrays_checksum
+from keras_resnet_opt.data.constants import COPY_PROVENANCE as PROVENANCE
 from keras_resnet_opt.data.formats import detect_layout, read_layout
 from keras_resnet_opt.evaluation import evaluate_saved_model
-
-PROVENANCE = "PROVENANCE.json"
 
 
 def reencode(images, quality, shift=0):

@@ -16,6 +16,9 @@ CLASS_NAMES = (
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SHAPE = (32, 32, 3)
 
+# The record `kro-jpeg-copy` writes inside a derived copy (and that is committed beside the runs trained on it).
+COPY_PROVENANCE = "PROVENANCE.json"
+
 # Per-channel normalisation of the Padam reference scripts (on the [0, 1] scale).
 CHANNEL_MEAN = (0.4914, 0.4822, 0.4465)
 CHANNEL_STD = (0.2023, 0.1994, 0.2010)

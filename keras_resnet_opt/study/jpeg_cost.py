@@ -19,10 +19,10 @@ import json
 import math
 from pathlib import Path
 
+from keras_resnet_opt.data.constants import COPY_PROVENANCE as PROVENANCE
 from keras_resnet_opt.study.stats import CONFIDENCE, paired_t
 from keras_resnet_opt.training.run_folder import STATUS_FINISHED, read_manifest
 
-PROVENANCE = "PROVENANCE.json"  # the damaged copy's record (kro-jpeg-copy), committed beside its runs folder
 # Fields two paired runs may differ in: where their data and their folder are. Everything else must match.
 MAY_DIFFER = ("data_dir", "run_name")
 
@@ -54,17 +54,14 @@ def pair_runs(damaged_dir, original_dir):
             were trained on different data.
     """
     damaged, original = _finished_runs(damaged_dir), _finished_runs(original_dir)
-    by_key = {}
     for folder, runs in ((original_dir, original), (damaged_dir, damaged)):
         seen = {}
         for name, manifest in runs.items():
-            key = _key(manifest["config"])
-            if key in seen:
-                raise ValueError(f"Runs {seen[key]!r} and {name!r} in {str(folder)!r} were trained the same way; "
+            other = seen.setdefault(_key(manifest["config"]), name)
+            if other != name:
+                raise ValueError(f"Runs {other!r} and {name!r} in {str(folder)!r} were trained the same way; "
                                  "keep one of them there, or a seed would count twice.")
-            seen[key] = name
-            if runs is original:
-                by_key[key] = manifest
+    by_key = {_key(m["config"]): m for m in original.values()}
     pairs = []
     for name, manifest in damaged.items():
         partner = by_key.get(_key(manifest["config"]))

@@ -24,6 +24,11 @@ COLUMNS = ("variant", "workload", "seed", "learning_rate", "rate_factor", "val_e
            "run")  # fmt: skip
 
 
+def is_tuned(rate_factor):
+    """True for a run at the tuned rate (a factor of 1 up to float rounding)."""
+    return math.isclose(rate_factor, 1.0, rel_tol=1e-6)
+
+
 def _row(run, tuned_rate):
     rate = float(run.config["learning_rate"])
     final = final_metrics(run)
@@ -82,11 +87,10 @@ def best_on_validation(rows):
     out = {}
     for (variant, seed), group in rows.groupby(["variant", "seed"], sort=False):
         group = group[group["val_error"].notna()]
-        tuned = group[(group["rate_factor"] - 1.0).abs() < 1e-9]
-        if tuned.empty or len(group) < 2:
+        at_tuned = group["rate_factor"].map(is_tuned)
+        if not at_tuned.any() or len(group) < 2:
             continue
-        tuned_error = float(tuned["val_error"].iloc[0])
-        best = group.assign(_not_tuned=(group["rate_factor"] - 1.0).abs() >= 1e-9).sort_values(
-            ["val_error", "_not_tuned"]).iloc[0]
+        tuned_error = float(group.loc[at_tuned, "val_error"].iloc[0])
+        best = group.assign(_not_tuned=~at_tuned).sort_values(["val_error", "_not_tuned"]).iloc[0]
         out[(variant, seed)] = (float(best["rate_factor"]), float(best["val_error"]) - tuned_error)
     return out

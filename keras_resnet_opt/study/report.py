@@ -211,8 +211,7 @@ def more_tuned_lines(declaration, evaluation, workload):
     selection = verdicts.declared_p_selection(declaration, evaluation["per_run"], workload)
     if selection is None:
         return []
-    default = default_partial(evaluation["per_run"].loc[evaluation["per_run"]["variant"] == selection.best,
-                                                        "optimizer"].iloc[0])  # fmt: skip
+    default = default_partial(selection.optimizer)
     if default is not None and math.isclose(selection.partial, default):
         return []
     return [

@@ -199,7 +199,7 @@ def budgets_section(columns, figures):
 
 
 def _factor_text(factor):
-    if math.isclose(factor, 1.0, rel_tol=1e-6):
+    if rate_check.is_tuned(factor):
         return "tuned"
     return f"x{factor:.3g}" if factor > 1 else f"/{1.0 / factor:.3g}"
 
@@ -230,7 +230,7 @@ def rate_check_section(rows, study):
                        f"{100.0 * math.sqrt(2.0) * spread:.2f} pp here (sqrt(2) x the seed-to-seed SD of the final "
                        "validation error at the tuned rate)" if math.isfinite(spread)
                        else "the seed-to-seed spread is unknown (fewer than two seeds)")  # fmt: skip
-        if math.isclose(factor, 1.0, rel_tol=1e-6):
+        if rate_check.is_tuned(factor):
             lines.append(f"- {variant}, seed {seed}: the tuned rate has the lowest final validation error; "
                          f"{spread_text}.")  # fmt: skip
         else:

@@ -138,6 +138,7 @@ class PSelection:
         means: ``{variant: mean selection measure}`` over ``seeds``.
         seeds: the seeds every considered variant ran (empty: each its own).
         candidates: ``{interior variant: p}``.
+        optimizer: the optimizer whose p was chosen.
     """
 
     best: str
@@ -146,6 +147,7 @@ class PSelection:
     means: dict
     seeds: tuple
     candidates: dict
+    optimizer: str
 
 
 def select_p(spec, measures, workload):
@@ -173,7 +175,8 @@ def select_p(spec, measures, workload):
     means = scope.groupby("variant")[spec.get("selection", "val_error")].mean().to_dict()
     best = min(candidates, key=lambda v: (means.get(v, math.inf), candidates[v]))
     ranked = tuple(sorted(considered, key=lambda v: (means.get(v, math.inf), v)))
-    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates)
+    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates,
+                      optimizer)
 
 
 def declared_p_selection(declaration, measures, workload):
