@@ -2,6 +2,7 @@
 shifted block grid damages afresh; the re-encoded copy loads in the source's order."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -96,3 +97,41 @@ def test_the_copy_command_prints_its_provenance_and_refuses_bad_input(tmp_path, 
         main([str(source), str(tmp_path / "copy")])
     assert exit_info.value.code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_sensitivity_rows_carry_each_rounds_damage_and_accuracy_drop(monkeypatch):
+    import keras_resnet_opt.jpeg_sensitivity as js
+
+    images = np.random.default_rng(0).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)
+    clean = images.copy()
+
+    def fake_evaluate(saved_model, batch, labels, batch_size):
+        # A "model" right on exactly the untouched images: accuracy = share unchanged.
+        return SimpleNamespace(accuracy=float(np.mean([np.array_equal(a, b) for a, b in zip(batch, clean)])))
+
+    monkeypatch.setattr(js, "evaluate_saved_model", fake_evaluate)
+    rows = js.accuracy_under_reencoding("model", images, np.zeros(6), qualities=(90, 40), shifts=(0, 4))
+    assert [(r["quality"], r["shift"]) for r in rows] == [(None, None), (90, 0), (40, 0), (90, 4), (40, 4)]
+    assert rows[0] == {"quality": None, "shift": None, "psnr_db": None, "accuracy": 1.0, "drop_pp": 0.0}
+    assert all(r["accuracy"] == 0.0 and r["drop_pp"] == 100.0 for r in rows[1:])
+    assert rows[2]["psnr_db"] < rows[1]["psnr_db"]  # quality 40 damages more than 90
+    assert rows[3]["psnr_db"] == round(js.psnr(clean, js.reencode(clean, 90, 4)), 2)
+    json.dumps(rows, allow_nan=False)  # the command prints strict JSON
+
+
+def test_sensitivity_refuses_a_bad_setting_before_evaluating(monkeypatch):
+    import keras_resnet_opt.jpeg_sensitivity as js
+
+    monkeypatch.setattr(js, "evaluate_saved_model", lambda *a, **k: pytest.fail("evaluated before checking"))
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="shift"):
+        js.accuracy_under_reencoding("model", images, np.zeros(2), qualities=(75,), shifts=(0, 8))
+
+
+def test_sensitivity_command_names_a_bad_list(capsys):
+    from keras_resnet_opt.cli.jpeg_sensitivity import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["model", "--shifts", "0,four"])
+    assert exit_info.value.code == 2
+    assert "--shifts takes comma-separated integers" in capsys.readouterr().err

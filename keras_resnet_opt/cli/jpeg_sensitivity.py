@@ -18,7 +18,17 @@ def build_parser():
     p.add_argument("saved_model", help="an export written by kro-train (scripts/train.py)")
     add_data_dir(p)
     p.add_argument("--qualities", default="95,75,50", help="comma-separated JPEG qualities")
+    p.add_argument("--shifts", default="0,4",
+                   help="comma-separated block-grid shifts in pixels, 0-7 (a round at the copy's own quality "
+                        "changes it only on a shifted grid)")
     return p
+
+
+def _integers(text, flag):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} takes comma-separated integers, e.g. {flag} 95,75. Received: {text!r}") from None
 
 
 def main(argv=None):
@@ -28,9 +38,10 @@ def main(argv=None):
     from keras_resnet_opt.jpeg_sensitivity import accuracy_under_reencoding
 
     try:
-        qualities = [int(q) for q in args.qualities.split(",") if q.strip()]
+        qualities = _integers(args.qualities, "--qualities")
+        shifts = _integers(args.shifts, "--shifts")
         data = load_cifar10(args.data_dir, val_size=0)
-        rows = accuracy_under_reencoding(args.saved_model, *data.test, qualities=qualities)
+        rows = accuracy_under_reencoding(args.saved_model, *data.test, qualities=qualities, shifts=shifts)
     except (ModelLoadError, DataError, ValueError) as e:
         fail(str(e))
     print(json.dumps({"saved_model": args.saved_model, "data_source": data.source, "results": rows}))
