@@ -8,14 +8,15 @@ can be measured is how accuracy moves when the (already JPEG-decoded) test
 images go through one more round at a given quality: re-encode, decode, and
 evaluate the same SavedModel on them.
 
-Read it with care. A second round at the *same* quality (75) reuses the same
-quantisation tables and lands on nearly the same coefficients, so it costs
-almost nothing and says nothing about the first round (measured: 0.00 pp on
-the cpu-quick Padam example). The informative rows are the other qualities:
-how much accuracy a round at 50 takes away, and whether a round at 95 (which
-adds little loss of its own) moves it at all, bracket how sensitive the model
-is to JPEG loss of the size the copy has. Any figure quoted for the copy's
-cost is an estimate from that bracket and says so.
+Read it with care. A second round at the *same* quality (75) on the same
+block grid reuses the copy's quantisation and lands on nearly the same
+coefficients, so it costs almost nothing and says nothing (measured: 0.02 pp
+on the He et al. export). On a grid shifted by a few pixels the same round
+quantises afresh: a second helping of damage of the copy's own kind and size
+(``results/he2016/README.md`` has the He export's rows). Other qualities
+bracket how sensitive a model is to coarser or finer loss. Any figure quoted
+for the copy's cost from these rows is an estimate and says so: the model
+meets damage it did not train on.
 
 That measures the test images only. The training-time question (how much
 does training *and* testing on JPEG-damaged images cost) is answered by
