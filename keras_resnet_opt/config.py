@@ -201,6 +201,18 @@ class RunConfig:
 _HE2016_STEPS_PER_EPOCH = 391
 _HE2016_EPOCHS = 164
 
+_CPU_BUDGET = dict(
+    model="resnet20",
+    epochs=10,
+    batch_size=128,
+    lr_schedule="step",
+    lr_boundaries=(5, 7.5),
+    weight_decay=5e-4,
+    val_size=5000,
+    train_subset=None,
+    per_optimizer={"adamw": {"weight_decay": 0.5}},
+)
+
 PRESETS = {
     "he2016": dict(
         model="resnet20",
@@ -246,30 +258,10 @@ PRESETS = {
     # Padam reference scripts pass one --wd to every method) except AdamW, whose
     # decay is decoupled by definition (docs/optimizers.md explains its 0.5).
     # Learning rates come from the study's tuning (--hparams).
-    "cpu-budget": dict(
-        model="resnet20",
-        epochs=10,
-        batch_size=128,
-        lr_schedule="step",
-        lr_boundaries=(5, 7.5),
-        weight_decay=5e-4,
-        val_size=5000,
-        train_subset=None,
-        per_optimizer={"adamw": {"weight_decay": 0.5}},
-    ),
-    # The same budget at 30 epochs (results/cpu-budget-30/): does the ranking
+    "cpu-budget": _CPU_BUDGET,
+    # The same protocol at 30 epochs (results/cpu-budget-30/): does the ranking
     # flip once the training set is nearly fitted?
-    "cpu-budget-30": dict(
-        model="resnet20",
-        epochs=30,
-        batch_size=128,
-        lr_schedule="step",
-        lr_boundaries=(15, 22.5),
-        weight_decay=5e-4,
-        val_size=5000,
-        train_subset=None,
-        per_optimizer={"adamw": {"weight_decay": 0.5}},
-    ),
+    "cpu-budget-30": dict(_CPU_BUDGET, epochs=30, lr_boundaries=(15, 22.5)),
     # The seed report's own protocol (../shared/docs/reference.md section 7) on
     # ResNet-20, for the cpu-budget study's control arm: no augmentation, no
     # schedule, no weight decay, lr 0.001 for every optimizer (SGD with momentum
