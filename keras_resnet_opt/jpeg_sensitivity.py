@@ -44,6 +44,15 @@ from keras_resnet_opt.data.formats import detect_layout, read_layout
 from keras_resnet_opt.evaluation import evaluate_saved_model
 
 
+def check_round(quality, shift=0):
+    """Refuse a JPEG round that cannot be made: ``quality`` outside [1, 100] or a
+    block-grid ``shift`` outside [0, 7] (the grid repeats every 8 pixels)."""
+    if not 1 <= quality <= 100:
+        raise ValueError(f"`quality` must be in [1, 100]. Received: quality={quality}")
+    if not 0 <= shift <= 7:
+        raise ValueError(f"`shift` must be in [0, 7] pixels (the block grid repeats every 8). Received: shift={shift}")
+
+
 def reencode(images, quality, shift=0):
     """Each uint8 ``[N, H, W, 3]`` image saved as JPEG at ``quality`` (PIL, 4:2:0
     chroma subsampling, its default) and decoded again.
@@ -52,10 +61,7 @@ def reencode(images, quality, shift=0):
     is reflect-padded by ``shift`` on every side before encoding and cropped back
     after decoding, so the blocks straddle the old block edges.
     """
-    if not 1 <= quality <= 100:
-        raise ValueError(f"`quality` must be in [1, 100]. Received: quality={quality}")
-    if not 0 <= shift <= 7:
-        raise ValueError(f"`shift` must be in [0, 7] pixels (the block grid repeats every 8). Received: shift={shift}")
+    check_round(quality, shift)
     out = np.empty_like(images)
     for i, image in enumerate(images):
         padded = np.pad(image, ((shift, shift), (shift, shift), (0, 0)), mode="reflect") if shift else image
@@ -92,9 +98,7 @@ def write_reencoded_copy(data_dir, out_dir, quality, shift, command=None):
             the source is missing or unreadable.
     """
     out_dir = Path(out_dir)
-    if not 1 <= quality <= 100 or not 0 <= shift <= 7:
-        raise ValueError(f"`quality` must be in [1, 100] and `shift` in [0, 7]. Received: quality={quality}, "
-                         f"shift={shift}")
+    check_round(quality, shift)  # before decoding 60,000 images
     if out_dir.exists():
         raise DataError(f"{str(out_dir)!r} already exists; pass a new folder or delete that one first.")
     try:
@@ -151,7 +155,7 @@ def accuracy_under_reencoding(saved_model, images, labels, qualities=(95, 75, 50
     """
     for shift in shifts:  # bad settings refused before the first (slow) evaluation
         for quality in qualities:
-            reencode(images[:1], quality, shift)
+            check_round(quality, shift)
     base = evaluate_saved_model(saved_model, images, labels, batch_size=batch_size).accuracy
     rows = [{"quality": None, "shift": None, "psnr_db": None, "accuracy": base, "drop_pp": 0.0}]
     for shift in shifts:

@@ -77,7 +77,7 @@ def test_the_copy_refuses_an_existing_destination_and_a_folder_without_data(tmp_
     binary = write_synthetic_cifar10(tmp_path / "bin", "binary", train_per_batch=10, test_size=10)
     with pytest.raises(DataError, match="is a binary copy; write the re-encoded copy from an image-folder copy"):
         write_reencoded_copy(binary, tmp_path / "out", 75, 4)
-    with pytest.raises(ValueError, match="`shift` in"):
+    with pytest.raises(ValueError, match=r"`shift` must be in \[0, 7\]"):
         write_reencoded_copy(source, tmp_path / "out", 75, 9)
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="holds no CIFAR-10 copy"):
