@@ -20,6 +20,9 @@ from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_ep
 CARD = "README.md"
 # What the training pipeline's augmentation does (keras_resnet_opt.data.pipeline), in words.
 AUGMENTATION = "4-pixel zero pad, random 32x32 crop, random horizontal flip"
+# Where the card's evaluate command finds the data: the shared copy, seen from the checkout's root
+# (where the committed results' commands are run), so the command runs as printed.
+SHARED_DATA_DIR = "../shared/datasets/cifar10"
 
 
 def _pct(value):
@@ -71,6 +74,7 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
     steps = manifest_steps_per_epoch(manifest)
     code = manifest.get("code") or {}
     versions = manifest.get("versions") or {}
+    evaluate_command = f"python scripts/evaluate.py {export_name} --data-dir {SHARED_DATA_DIR}"
     lines = [
         f"# {run_dir.name}",
         "",
@@ -87,7 +91,7 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
         error = 1.0 - float(evaluation["accuracy"])
         source = evaluation.get("data_source")
         lines.append(
-            f"- The same, evaluated from this SavedModel alone (`python scripts/evaluate.py {export_name}`) on "
+            f"- The same, evaluated from this SavedModel alone (`{evaluate_command}`) on "
             f"`{source or 'a test set it did not name'}`: **{_pct(error)}** on {int(evaluation['num_examples']):,} "
             f"images (difference {100.0 * (error - final['test_error']):+.2f} pp)."
         )
@@ -117,7 +121,7 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
         'print("test error:", np.mean(probabilities.argmax(axis=1) != labels))',
         "```",
         "",
-        f"With this project: `python scripts/evaluate.py {export_name} --data-dir ../shared/datasets/cifar10`.",
+        f"With this project: `{evaluate_command}`.",
         "",
         "## Data",
         "",

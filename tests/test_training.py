@@ -121,6 +121,8 @@ def test_export_then_evaluate_matches_model_evaluate(tmp_path, synthetic_dir):
     assert f"**{100 * (1 - expected):.2f}%** (final train loss" in card and "(difference +0.00 pp)" in card
     assert "Published: 8.75% (He et al. 2016)" in card and "finished 2026-12-04" in card
     assert "Not the same test copy" not in card
+    # Both evaluate commands the card prints say where the data is, so they run as written.
+    assert card.count(f"evaluate.py {result.export_dir} --data-dir ../shared/datasets/cifar10`") == 2
     snippet = card.split("```python\n", 1)[1].split("```", 1)[0]
     images, labels = data.test
     assert images.dtype == np.uint8
