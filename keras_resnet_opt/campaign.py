@@ -62,10 +62,22 @@ POLL_S = 5.0
 SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
 KEEP_CHECKPOINTS = ("results/he2016/runs/",)  # not its JPEG-cost runs (results/he2016/jpeg-cost/)
-# What a campaign writes: only these folders are copied back, never the rest of
-# the clone's tree (its results/ also holds the older, committed copies of
-# other studies and of this folder's plan, which must not overwrite newer ones).
-COLLECTED = ("results/he2016", "results/cpu-budget", "results/cpu-budget-30", "saved_models/he2016-resnet20-sgdm-s0")
+# What a campaign's jobs write: only these folders are copied back, never the rest of
+# the clone's tree. Its results/ also holds older, committed copies of what is
+# written in the repository beside the runs (READMEs, study.json declarations,
+# reports, the He export's model card), which must not overwrite newer ones.
+COLLECTED = (
+    "results/he2016/runs",
+    "results/he2016/jpeg-cost/runs",
+    "results/cpu-budget/runs",
+    "results/cpu-budget/tuning",
+    "results/cpu-budget/control/runs",
+    "results/cpu-budget-30/runs",
+    "results/cpu-budget-30/rate-check/runs",
+    "saved_models/he2016-resnet20-sgdm-s0",
+)
+# Written in the repository, not by a job, although they lie in a collected folder: the export's model card.
+REPOSITORY_FILES = ("saved_models/he2016-resnet20-sgdm-s0/README.md",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -282,6 +294,8 @@ def progress(plan_path, campaign_dir, code_dir):
 
 def _skipped(relative):
     parts = relative.parts
+    if relative.as_posix() in REPOSITORY_FILES:
+        return True
     if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight
         return True
     for folder in parts[:-1]:

@@ -138,6 +138,13 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
         "saved_models/other/saved_model.pb": False,
         "results/cpu-quick/report.md": False,  # another study: the clone's copy is older than the repository's
         "results/campaign/plan.json": False,
+        # Written in the repository beside the runs; the clone's copies are older.
+        "results/he2016/README.md": False,
+        "results/he2016/jpeg-cost/PROVENANCE.json": False,
+        "results/cpu-budget/control/study.json": False,
+        "saved_models/he2016-resnet20-sgdm-s0/README.md": False,
+        "results/cpu-budget/control/runs/c-s0/manifest.json": True,
+        "results/cpu-budget-30/rate-check/runs/r-s0/history.csv": True,
     }
     for name in files:
         (code / name).parent.mkdir(parents=True, exist_ok=True)

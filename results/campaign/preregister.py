@@ -16,14 +16,35 @@ before any final run of these studies exists:
 - equivalence and non-inferiority margin: 1 pp of test error (the claims
   issue's default), 10 pp of the training budget for time to target;
 - the control arm adds one claim: the seed report's port underperforms AMSGrad
-  in the seed report's own setting.
+  in the seed report's own setting; and its claim (f) reads the seed report's
+  "SGD" as that report ran it, SGD with momentum 0.9 (`control_claims`).
 """
 
 import sys
 from pathlib import Path
 
-from keras_resnet_opt.study.claims import preregister
+from keras_resnet_opt.study.claims import default_claims, preregister
 from keras_resnet_opt.study.grid import write_study_file
+
+
+def control_claims(optimizers):
+    """The default claims, with claim (f)'s SGD read as the seed report read it.
+
+    In the seed report's setting "SGD" was SGD with momentum 0.9 at lr 0.001
+    (`../shared/docs/reference.md`, section 7), the control arm's `sgdm`; it
+    runs no plain SGD. So (f) there ranks sgdm (the report's SGD), adam, nadam
+    and amsgrad. Declared on 2026-12-05, before any control run had started.
+    """
+    claims = default_claims(optimizers)
+    for claim in claims:
+        if claim["id"] == "f":
+            claim["statement"] = claim["statement"].replace(
+                "Among SGD,", "Among SGD (in the seed report's setting, SGD with momentum 0.9: `sgdm`),")
+            for test in claim["tests"]:
+                test.update({k: "sgdm" for k in ("a", "b") if test[k] == "sgd"})
+                test["part"] = test["part"].replace("sgd ", "sgdm ").replace(" sgd", " sgdm")
+    return claims
+
 
 PLAN = "results/campaign/plan.json (python results/campaign/make_plan.py), run by scripts/campaign.py"
 DATA = "../shared/datasets/cifar10"
@@ -39,9 +60,10 @@ STUDIES = {
         optimizers=["sgdm", "adam", "amsgrad", "padam"], target=0.80, rates={"cpu-budget-30": "tuned"},
     ),
     "cpu-budget/control": dict(
-        preset="seed-protocol", seeds=[0, 1, 2], partial_sweep=[],  # 3 for padam, amsgrad, the port; 1 for the rest
-        optimizers=["sgdm", "adam", "nadam", "amsgrad", "adamw", "padam", SEED_PORT],
+        preset="seed-protocol", seeds=[0, 1, 2], partial_sweep=[],
+        optimizers=["sgdm", "adam", "nadam", "amsgrad", "padam", SEED_PORT],  # no AdamW: see make_plan.py
         target=0.70, rates={"seed-protocol": "protocol"},
+        claims=control_claims,
         extra=[{
             "id": "d-port", "source": "seed-report", "rates": ["protocol"],
             "statement": "The seed report's Padam port (its listed mistakes, reproduced) underperforms AMSGrad "
@@ -60,7 +82,8 @@ def main(root):
         write_study_file(study_dir, command=PLAN, data_dir=DATA, optimizers=study["optimizers"],
                          partial_sweep=study["partial_sweep"], preset=study["preset"], seeds=study["seeds"])
         section = preregister(study_dir, optimizers=study["optimizers"], target_val_accuracy=study["target"],
-                              learning_rates=study["rates"], extra_claims=study.get("extra", ()))
+                              learning_rates=study["rates"], extra_claims=study.get("extra", ()),
+                              claims=study["claims"](study["optimizers"]) if "claims" in study else None)
         print(f"{study_dir / 'study.json'}: {len(section['contrasts'])} contrasts, {len(section['claims'])} claims, "
               f"after_results={section['settings']['after_results']}")
 
