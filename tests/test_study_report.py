@@ -316,3 +316,25 @@ def test_no_negative_zero_in_tables():
 
     assert fmt_number(-1e-12) == "0.00" and fmt_number(-0.004) == "0.00" and fmt_number(-0.006) == "-0.01"
     assert fmt_interval(-1e-9, 1e-9) == "[0.00, 0.00]" and fmt_pm(-1e-9, 0.5, 100.0) == "0.00 ± 50.00"
+
+
+@pytest.mark.parametrize("padam_beta_2", [0.999, 0.99])
+def test_caveats_say_how_train_error_is_measured_and_when_p_half_is_not_the_amsgrad_row(tmp_path, padam_beta_2):
+    for seed in (0, 1):
+        write_run(tmp_path, "amsgrad", seed, curve(0.2, 1.0, 0.01, seed))
+        write_run(tmp_path, "padam", seed, curve(0.21, 1.0, 0.01, seed), partial=0.5)
+    for run_dir in (tmp_path / "runs").iterdir():
+        manifest = json.loads((run_dir / "manifest.json").read_text())
+        beta_2 = padam_beta_2 if run_dir.name.startswith("padam") else 0.99
+        manifest["optimizer_config"] = {"beta_1": 0.9, "beta_2": beta_2, "epsilon": 1e-8}
+        manifest["config"]["augment"] = True
+        (run_dir / "manifest.json").write_text(json.dumps(manifest))
+        config = json.loads((run_dir / "config.json").read_text())
+        (run_dir / "config.json").write_text(json.dumps({**config, "augment": True}))
+    text = report.write_report(tmp_path).read_text()
+    caveats = text.split("## What this study can and cannot show", 1)[1]
+    assert "running averages over the last epoch's augmented batches" in caveats
+    differs = "the p = 1/2 end of the p analysis is AMSGrad with Padam's settings" in caveats
+    assert differs == (padam_beta_2 != 0.99)
+    if differs:
+        assert "amsgrad: beta_1 0.9, beta_2 0.99, epsilon 1e-08; padam(p=1/2): beta_1 0.9, beta_2 0.999" in caveats

@@ -296,6 +296,29 @@ def _scope_lines(evaluations):
     return lines
 
 
+def _p_end_caveats(study):
+    """Where Padam at p = 1/2 is set beside AMSGrad as "the same method", and their betas differ in these runs.
+
+    Padam's p = 1/2 is AMSGrad only at equal betas and epsilon; the registry
+    gives each its reference's settings, so the runs' own manifests decide
+    whether the two ends of the p analysis are the study's AMSGrad.
+    """
+    settings = {}
+    for run in study.ended_runs:
+        optimizer = run.manifest.get("optimizer_config") or {}
+        key = "padam(p=1/2)" if run.optimizer == "padam" and run.partial == 0.5 else run.optimizer
+        if key in ("padam(p=1/2)", "amsgrad"):
+            settings.setdefault(key, {(k, optimizer.get(k)) for k in ("beta_1", "beta_2", "epsilon")})
+    if len(settings) < 2 or settings["padam(p=1/2)"] == settings["amsgrad"]:
+        return []
+    ends = "; ".join(f"{name}: " + ", ".join(f"{k} {v:g}" for k, v in sorted(values) if v is not None)
+                     for name, values in sorted(settings.items()))  # fmt: skip
+    return [
+        f"Padam at p = 1/2 is AMSGrad's update only at the same betas and epsilon, and here they differ ({ends}): "
+        "the p = 1/2 end of the p analysis is AMSGrad with Padam's settings, not the study's amsgrad row."
+    ]
+
+
 def caveats_section(study, summary, evaluations, settings=None):
     """"## What this study can and cannot show": the claims it decides, and what limits every conclusion.
 
@@ -338,6 +361,13 @@ def caveats_section(study, summary, evaluations, settings=None):
                 "times to target are recorded in (one epoch): runs that tie to the epoch at every seed are weak "
                 "evidence of parity, and may leave a non-inferiority test in speed undecided."
             )
+    if any(c.get("augment") for c in configs):
+        caveats.append(
+            "Train loss and train error are Keras' running averages over the last epoch's augmented batches, as "
+            "training saw them, not a pass of the final model over the training images: the generalisation gap "
+            "(test error - train error) sets a clean test error beside a train error on augmented images."
+        )
+    caveats += _p_end_caveats(study)
     main = summary[summary["main"].astype(bool)] if len(summary) else summary
     if len(main) and main["n"].min() < 3:
         caveats.append(
