@@ -57,11 +57,12 @@ POLL_S = 5.0
 # What `collect` leaves behind: heavy files any run can regenerate (final
 # .keras models, TensorBoard logs, Keras Tuner's per-trial weights, a tuning
 # trial's resume point) and the per-epoch checkpoints of unfinished runs,
-# except under KEEP_CHECKPOINTS: the He et al. run takes about ten hours, so its
-# resume point travels with the repository to whichever machine continues it.
+# except under KEEP_CHECKPOINTS: the He et al. runs take about ten hours, so their
+# resume points travel with the repository to whichever machine continues them.
 SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
-KEEP_CHECKPOINTS = ("results/he2016/runs/",)  # not its JPEG-cost runs (results/he2016/jpeg-cost/)
+# The same for the He run's 164-epoch twin on the damaged copy; not the 10-epoch JPEG-cost runs (jpeg-cost/).
+KEEP_CHECKPOINTS = ("results/he2016/runs/", "results/he2016/jpeg-cost/runs-164ep/")
 # What a campaign's jobs write: only these folders are copied back, never the rest of
 # the clone's tree. Its results/ also holds older, committed copies of what is
 # written in the repository beside the runs (READMEs, study.json declarations,
@@ -69,6 +70,7 @@ KEEP_CHECKPOINTS = ("results/he2016/runs/",)  # not its JPEG-cost runs (results/
 COLLECTED = (
     "results/he2016/runs",
     "results/he2016/jpeg-cost/runs",
+    "results/he2016/jpeg-cost/runs-164ep",
     "results/cpu-budget/runs",
     "results/cpu-budget/tuning",
     "results/cpu-budget/control/runs",

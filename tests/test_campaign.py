@@ -133,6 +133,9 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
         "results/he2016/runs/he/checkpoints/epoch-0042.keras": True,  # travels: a 10-hour run
         "results/he2016/jpeg-cost/runs/j-s0/history.csv": True,
         "results/he2016/jpeg-cost/runs/j-s0/checkpoints/epoch-0003.keras": False,  # a 10-epoch run beside it
+        "results/he2016/jpeg-cost/runs-164ep/j/checkpoints/epoch-0007.keras": True,  # the He run's twin: travels
+        "results/he2016/jpeg-cost/runs-164ep/j/manifest.json": True,
+        "results/he2016/jpeg-cost/runs-164ep/j/history.csv": True,
         "results/he2016/runs/he/.history.tmp.json": False,  # an atomic write in flight
         "saved_models/he2016-resnet20-sgdm-s0/saved_model.pb": True,
         "saved_models/other/saved_model.pb": False,

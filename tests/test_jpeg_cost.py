@@ -97,3 +97,21 @@ def test_a_run_trained_twice_the_same_way_is_refused_not_counted_twice(tmp_path)
     _run(damaged, "jpeg-s0-again", 0, "damaged", 0.22, 0.5)
     with pytest.raises(ValueError, match=r"'jpeg-s0' and 'jpeg-s0-again' .* were trained the same way"):
         jpeg_cost(damaged, original)
+
+
+def test_one_pair_gives_its_difference_without_an_interval_under_a_name_of_its_own(tmp_path, capsys):
+    """The He run's 164-epoch twin is one seed: a difference, no interval, no p; it lies beside jpeg_cost.json."""
+    from test_anchor import _run as anchor_run
+
+    from keras_resnet_opt.cli.anchor import main
+
+    damaged, original = _study(tmp_path, damaged_errors=(0.21,), original_errors=(0.19,))
+    cost = jpeg_cost(damaged, original)
+    assert cost["n_pairs"] == 1 and cost["test_error_difference_pp"]["mean"] == pytest.approx(2.0)
+    assert cost["test_error_difference_pp"]["interval"] is None
+    assert cost["test_error_difference_pp"]["p_two_sided"] is None
+    out = tmp_path / "out"
+    assert main([str(anchor_run(tmp_path)), "--out", str(out), "--jpeg-cost", str(damaged), "--paired-with",
+                 str(original), "--jpeg-cost-name", "jpeg_cost_164ep.json"]) == 0  # fmt: skip
+    assert json.loads((out / "jpeg_cost_164ep.json").read_text())["n_pairs"] == 1
+    assert not (out / "jpeg_cost.json").exists()

@@ -7,8 +7,8 @@ from pathlib import Path
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
 
 EXIT_CODES = {
-    EXIT_OK: "summary.json and curves.png written (and the model card with --saved-model, jpeg_cost.json with "
-    "--jpeg-cost)",
+    EXIT_OK: "summary.json and curves.png written (and the model card with --saved-model, jpeg_cost.json or "
+    "--jpeg-cost-name with --jpeg-cost)",
     EXIT_ERROR: "an unexpected error",
 }
 
@@ -45,6 +45,11 @@ def build_parser():
         "--paired-with", metavar="RUNS",
         help="the same runs on the copy itself; required with --jpeg-cost (default: none)",
     )
+    p.add_argument(
+        "--jpeg-cost-name", metavar="FILE", default="jpeg_cost.json",
+        help="file name in --out for the --jpeg-cost comparison, so that several can lie side by side "
+        "(default: jpeg_cost.json)",
+    )
     return p
 
 
@@ -73,7 +78,7 @@ def main(argv=None):
             from keras_resnet_opt.study.jpeg_cost import jpeg_cost
 
             cost = jpeg_cost(args.jpeg_cost, args.paired_with)
-            write_json(Path(args.out) / "jpeg_cost.json", cost)
+            write_json(Path(args.out) / args.jpeg_cost_name, cost)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     print(json.dumps({

@@ -8,7 +8,7 @@ He run's explanation (the three JPEG-cost runs, each with the cpu-budget sgdm
 final run of its seed), then the other searches, then the
 seed-protocol control arm, then the other 10-epoch final runs with the p
 analysis's runs (seed by seed, so that complete paired sets accumulate), then
-the 30-epoch arm, and last the optional rate check at 30 epochs. A final run waits for
+the He run's twin on the damaged copy, then the 30-epoch arm, and last the optional rate check at 30 epochs. A final run waits for
 its optimizer's search and reads the rate it chose (`--hparams`).
 """
 
@@ -30,6 +30,8 @@ SEED_PORT = "keras_resnet_opt.study.seed_port:SeedPortPadam"
 #   python scripts/jpeg_copy.py ../shared/datasets/cifar10 ../cifar10-q75-shift4
 # and trained on exactly as the cpu-budget sgdm final runs, which its runs pair with by seed.
 JPEG_COPY = "../cifar10-q75-shift4"
+HE_JPEG_RUN = "he2016-jpeg-cost-resnet20-sgdm-s0"
+HE_JPEG_RUNS = "results/he2016/jpeg-cost/runs-164ep"  # its own folder: it pairs with the He run, not the 10-epoch runs
 # #17's optional check, last in the queue so that it only takes time left over: is the rate tuned at 10 epochs
 # still the best at 30? These two at 3x and /3 their tuned rate, seed 0, set beside the 30-epoch arm's own
 # seed-0 runs by its report (keras_resnet_opt/study/rate_check.py). Added on 2026-12-05.
@@ -103,6 +105,11 @@ def plan():
             search = f"padam-p{p:g}"
             jobs.append(train(f"cpu-budget-resnet20-{search}-s{seed}", "cpu-budget", "padam", seed,
                               "results/cpu-budget/runs", *hparams(search), after=[f"tune-{search}"]))
+    # #13's last measurement (added on 2026-12-05, seventh session): the He run itself, same seed and recipe,
+    # on the damaged copy, to say what one more JPEG round costs at the full 164 epochs rather than at 10 (the
+    # cost measured above). Placed after the 10-epoch finals so that #12 is not delayed, and before the
+    # 30-epoch arm so that its ~10 hours run beside other jobs instead of alone at the end of the queue.
+    jobs.append(train(HE_JPEG_RUN, "he2016", "sgdm", 0, HE_JPEG_RUNS, "--model", "resnet20", data=JPEG_COPY))
     for seed in SEEDS:
         for optimizer in THIRTY_EPOCH_OPTIMIZERS:
             jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
