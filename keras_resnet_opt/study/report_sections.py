@@ -14,6 +14,7 @@ import re
 
 from keras_resnet_opt.study import aggregate, measures, published, verdicts
 from keras_resnet_opt.study.claim_schema import UNTUNED
+from keras_resnet_opt.study.optimizer_notes import optimizer_notes
 from keras_resnet_opt.study.report_claims import VERDICT_TEXT
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
@@ -129,7 +130,7 @@ def setup_section(study):
             for r in settings.itertuples(index=False)
         ]
         lines += ["Optimizer settings as run:", "", markdown_table(header, body), ""]
-    return lines
+    return lines + optimizer_notes(study)
 
 
 def _planned_missing(study):
