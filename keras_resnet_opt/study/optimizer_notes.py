@@ -20,7 +20,7 @@ disagree with the runs.
 
 import math
 
-from keras_resnet_opt.data.pipeline import steps_per_epoch
+from keras_resnet_opt.training.run_folder import manifest_steps_per_epoch
 
 # Keras 3 Nadam's momentum-decay base, and Dozat's (PyTorch NAdam's) exponent scale on the step.
 KERAS_NADAM_BASE = 0.96
@@ -30,10 +30,10 @@ DOCS = "docs/optimizers.md"
 
 def _budget_steps(run):
     """Training steps over the run's whole budget, from its manifest's image count and its config."""
-    images = ((run.manifest or {}).get("data") or {}).get("train_images")
-    if not images or not run.config.get("batch_size"):
+    manifest = run.manifest or {}
+    if not (manifest.get("data") or {}).get("train_images") or not (manifest.get("config") or {}).get("batch_size"):
         return None
-    return run.epochs * steps_per_epoch(int(images), int(run.config["batch_size"]))
+    return run.epochs * manifest_steps_per_epoch(manifest)
 
 
 def _first_ended(study, optimizer):
