@@ -76,8 +76,9 @@ def _adamw_note(run, sgdm, several):
         f"{'' if not coupled else f' (and a coupled {coupled:g})'}: at its learning rate {rate:g} a shrink of "
         f"{rate * decay:.3g} per step until the schedule's first decay"
     )
-    sgdm_config = (sgdm.manifest.get("optimizer_config") or {}) if sgdm is not None else {}
-    sgdm_rate = sgdm.manifest.get("initial_learning_rate") if sgdm is not None else None
+    sgdm_manifest = sgdm.manifest if sgdm is not None else {}
+    sgdm_config = sgdm_manifest.get("optimizer_config") or {}
+    sgdm_rate = sgdm_manifest.get("initial_learning_rate")
     sgdm_decay, momentum = sgdm_config.get("coupled_weight_decay"), sgdm_config.get("momentum")
     if sgdm_rate and sgdm_decay and momentum is not None and momentum < 1:
         shrink = sgdm_rate * sgdm_decay / (1 - momentum)

@@ -5,11 +5,12 @@
 Order is priority: the driver starts the first job whose dependencies are
 done. So the He run and the first four tuning searches come first, then the
 He run's explanation (the three JPEG-cost runs, each with the cpu-budget sgdm
-final run of its seed), then the other searches, then the
-seed-protocol control arm, then the other 10-epoch final runs with the p
-analysis's runs (seed by seed, so that complete paired sets accumulate), then
-the He run's twin on the damaged copy, then the 30-epoch arm, and last the optional rate check at 30 epochs. A final run waits for
-its optimizer's search and reads the rate it chose (`--hparams`).
+final run of its seed), then the other searches, then the seed-protocol
+control arm, then the other 10-epoch final runs with the p analysis's runs
+(seed by seed, so that complete paired sets accumulate), then the He run's
+twin on the damaged copy, then the 30-epoch arm, and last the optional rate
+check at 30 epochs. A final run waits for its optimizer's search and reads
+the rate it chose (`--hparams`).
 """
 
 import json
