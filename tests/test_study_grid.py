@@ -210,3 +210,15 @@ def test_compare_declares_claims_before_any_run_starts(tmp_path, monkeypatch):
     assert json.loads((study_dir / "study.json").read_text())["preregistration"] == section
     with pytest.raises(SystemExit):
         compare.main(argv[:-3] + ["--target-val-accuracy", "60", "--no-report"])
+
+
+def test_rewriting_the_plan_keeps_the_declarations_title_and_design_notes(tmp_path):
+    from keras_resnet_opt.study.grid import write_study_file
+
+    (tmp_path / "study.json").write_text(json.dumps({
+        "preset": "old", "preregistration": {"claims": []}, "title": "T", "design_notes": ["why"],
+    }))  # fmt: skip
+    write_study_file(tmp_path, preset="smoke", seeds=[0])
+    assert json.loads((tmp_path / "study.json").read_text()) == {
+        "preset": "smoke", "seeds": [0], "preregistration": {"claims": []}, "title": "T", "design_notes": ["why"],
+    }  # fmt: skip

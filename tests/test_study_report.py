@@ -239,6 +239,18 @@ def test_report_without_finished_runs(tmp_path):
     assert "No run has finished" in text and "`sgdm-s0`" in text
 
 
+def test_title_and_design_notes_come_from_study_json(tmp_path):
+    write_run(tmp_path, "sgdm", 0, curve(0.1, 0.3, 0.02, 0))
+    assert report.write_report(tmp_path).read_text().startswith(f"# Optimizer study: {tmp_path.name}\n")
+    assert "Design notes" not in (tmp_path / "report.md").read_text()
+    notes = ["No AdamW arm: without weight decay its update is Adam's.", "SGD is read as `sgdm`."]
+    (tmp_path / "study.json").write_text(json.dumps({"title": "the control arm", "design_notes": notes}))
+    text = report.write_report(tmp_path).read_text()
+    assert text.startswith("# Optimizer study: the control arm\n")
+    setup = text.split("## Setup", 1)[1].split("## Runs", 1)[0]
+    assert "Design notes (from `study.json`):\n\n- No AdamW arm" in setup and "- SGD is read as `sgdm`." in setup
+
+
 def test_missing_runs_folder_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="runs"):
         report.write_report(tmp_path)

@@ -38,6 +38,9 @@ DEFAULT_OPTIMIZERS = tuple(name for name in OPTIMIZER_NAMES if name != "adamw")
 
 # The module train.py's command runs (`python -m ...`).
 TRAIN_MODULE = "keras_resnet_opt.cli.train"
+# study.json's fields that a rewrite of the plan keeps: the declarations, and
+# the hand-written title and design notes the report shows.
+KEPT_STUDY_FIELDS = (PREREGISTRATION, "title", "design_notes")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,7 +234,9 @@ def run_study(study_dir, cells, common, workers=1, saved_models_dir="saved_model
 def write_study_file(study_dir, **fields):
     """Write the grid's plan to ``study_dir/study.json``, keeping its pre-registration.
 
-    The pre-registration is the section `claims.preregister` writes.
+    The pre-registration is the section `claims.preregister` writes; the
+    study's ``title`` and ``design_notes`` (written by hand, read by the
+    report) are kept too.
 
     The plan is rewritten on every (resumed) invocation; the declared contrasts
     and claims are not, so their declaration times stay those of the first
@@ -240,7 +245,6 @@ def write_study_file(study_dir, **fields):
     path = Path(study_dir) / STUDY_FILE
     kept = {}
     if path.is_file():
-        section = json.loads(path.read_text()).get(PREREGISTRATION)
-        if section is not None:
-            kept[PREREGISTRATION] = section
+        old = json.loads(path.read_text())
+        kept = {key: old[key] for key in KEPT_STUDY_FIELDS if old.get(key) is not None}
     write_json(path, {**fields, **kept})

@@ -91,7 +91,8 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
         figures: ``{"<kind>": {workload or None: relative path}}`` of saved figures.
         evaluations: from `analysis.evaluate`: per workload, contrasts and claims.
         declaration: from `claims.declared`.
-        title: the report title; defaults to the study directory's name.
+        title: the report title; defaults to study.json's ``title``, then to
+            the study directory's name.
         sections: optional parts beside the runs (`write_report` builds them):
             ``command`` (the report command, when it took more than the
             study directory), ``related`` (lines: nested studies),
@@ -100,7 +101,7 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             ``rate_check`` (lines, after those).
     """
     sections = sections or {}
-    title = title or Path(study.path).resolve().name
+    title = title or (study.plan or {}).get("title") or Path(study.path).resolve().name
     workloads = list(dict.fromkeys(summary["workload"])) if len(summary) else []
     lines = [
         f"# Optimizer study: {title}",

@@ -130,7 +130,20 @@ def setup_section(study):
             for r in settings.itertuples(index=False)
         ]
         lines += ["Optimizer settings as run:", "", markdown_table(header, body), ""]
-    return lines + optimizer_notes(study)
+    return lines + design_notes(plan) + optimizer_notes(study)
+
+
+def design_notes(plan):
+    """study.json's ``design_notes``: choices the settings table cannot show, each with its reason.
+
+    A study that departs from the protocol it was asked to run, or that reads
+    a claim's terms in a particular way, says so where its numbers are read,
+    not only in the script that planned its runs.
+    """
+    notes = (plan or {}).get("design_notes") or []
+    if not notes:
+        return []
+    return ["Design notes (from `study.json`):", ""] + [f"- {note}" for note in notes] + [""]
 
 
 def _planned_missing(study):
