@@ -27,7 +27,10 @@ checkpoints), so the driver only has to:
 
 A plan is JSON: ``{"jobs": [{"name": "tune-sgdm", "argv": ["tuning/search.py",
 "--optimizer", "sgdm", ...], "after": []}, ...]}``; ``argv[0]`` is a script
-path relative to ``code_dir``.
+path relative to ``code_dir``. A job may also name ``collect`` (folders it
+writes besides its run folder or search project) and set
+``keep_checkpoints``; see `Job`. The plan is the one list of what the
+campaign writes: `collect` reads it to know what to copy back.
 
 Pause for a benchmark window with ``kill -STOP -- -<pgid>`` and continue with
 ``kill -CONT -- -<pgid>`` (the driver and its jobs share a process group when
@@ -46,6 +49,7 @@ import time
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_json
+from keras_resnet_opt.model_card import CARD
 from keras_resnet_opt.training import run_folder
 from keras_resnet_opt.tuning.options import RESUME_DIR
 
@@ -57,29 +61,15 @@ POLL_S = 5.0
 # What `collect` leaves behind: heavy files any run can regenerate (final
 # .keras models, TensorBoard logs, Keras Tuner's per-trial weights, a tuning
 # trial's resume point) and the per-epoch checkpoints of unfinished runs,
-# except under KEEP_CHECKPOINTS: the He et al. runs take about ten hours, so their
-# resume points travel with the repository to whichever machine continues them.
+# except for jobs marked ``keep_checkpoints`` in the plan (the He et al. runs
+# take about ten hours, so their resume points travel with the repository to
+# whichever machine continues them).
 SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
-# The same for the He run's 164-epoch twin on the damaged copy; not the 10-epoch JPEG-cost runs (jpeg-cost/).
-KEEP_CHECKPOINTS = ("results/he2016/runs/", "results/he2016/jpeg-cost/runs-164ep/")
-# What a campaign's jobs write: only these folders are copied back, never the rest of
-# the clone's tree. Its results/ also holds older, committed copies of what is
-# written in the repository beside the runs (READMEs, study.json declarations,
-# reports, the He export's model card), which must not overwrite newer ones.
-COLLECTED = (
-    "results/he2016/runs",
-    "results/he2016/jpeg-cost/runs",
-    "results/he2016/jpeg-cost/runs-164ep",
-    "results/cpu-budget/runs",
-    "results/cpu-budget/tuning",
-    "results/cpu-budget/control/runs",
-    "results/cpu-budget-30/runs",
-    "results/cpu-budget-30/rate-check/runs",
-    "saved_models/he2016-resnet20-sgdm-s0",
-)
-# Written in the repository, not by a job, although they lie in a collected folder: the export's model card.
-REPOSITORY_FILES = ("saved_models/he2016-resnet20-sgdm-s0/README.md",)
+# The scripts whose output folder a job's arguments name: the run folder is
+# --output-dir/--run-name, the search's project --directory.
+TRAIN_SCRIPT = "scripts/train.py"
+SEARCH_SCRIPT = "tuning/search.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,12 +81,37 @@ class Job:
         argv: the script (relative to the code checkout) and its arguments.
         after: names of jobs that must have succeeded first.
         threads: pass ``--threads`` to it (every training script takes it).
+        collect: folders it writes besides the one its arguments name (the
+            He run's SavedModel export), relative to the checkout.
+        keep_checkpoints: `collect` copies its per-epoch checkpoints too, so
+            that it can resume on another machine (hours-long runs only).
     """
 
     name: str
     argv: tuple
     after: tuple = ()
     threads: bool = True
+    collect: tuple = ()
+    keep_checkpoints: bool = False
+
+    def outputs(self):
+        """The folders this job writes, relative to the checkout: what `collect` copies back.
+
+        A training run's folder (``--output-dir``/``--run-name``), a search's
+        project (``--directory``), and the plan's ``collect`` entries. Only
+        these are copied, never the rest of the clone's tree: its results/
+        also holds older, committed copies of what is written in the
+        repository beside the runs (READMEs, study.json declarations,
+        reports), which must not overwrite newer ones.
+        """
+        script = self.argv[0]
+        if script == TRAIN_SCRIPT:
+            own = [Path(_flag(self.argv, "--output-dir") or "runs") / (_flag(self.argv, "--run-name") or "")]
+        elif script == SEARCH_SCRIPT and _flag(self.argv, "--directory"):
+            own = [Path(_flag(self.argv, "--directory"))]
+        else:
+            own = []
+        return tuple(own + [Path(c) for c in self.collect])
 
 
 def load_plan(path):
@@ -121,8 +136,13 @@ def load_plan(path):
         argv = entry.get("argv")
         if not argv or not isinstance(argv, list):
             raise ValueError(f"Campaign job {name!r} needs a non-empty `argv` list.")
+        collect_paths = tuple(str(c) for c in entry.get("collect", ()))
+        if any(Path(c).is_absolute() or ".." in Path(c).parts for c in collect_paths):
+            raise ValueError(f"Campaign job {name!r}: `collect` paths must lie inside the checkout. "
+                             f"Received: {list(collect_paths)}")  # fmt: skip
         jobs.append(
-            Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)))
+            Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)),
+                collect_paths, bool(entry.get("keep_checkpoints", False)))  # fmt: skip
         )
     names = [j.name for j in jobs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -252,7 +272,7 @@ def _flag(argv, name):
 
 
 def _train_progress(job, code_dir):
-    run_dir = code_dir / (_flag(job.argv, "--output-dir") or "runs") / (_flag(job.argv, "--run-name") or job.name)
+    run_dir = code_dir / job.outputs()[0]
     done = len(run_folder.read_history(run_dir)) if (run_dir / run_folder.HISTORY_JSON).is_file() else 0
     config = run_dir / run_folder.CONFIG
     planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None
@@ -294,24 +314,26 @@ def progress(plan_path, campaign_dir, code_dir):
     return rows
 
 
-def _skipped(relative):
+def _skipped(relative, job):
+    """True for a file of `job`'s outputs that `collect` leaves behind (`relative` to the checkout)."""
     parts = relative.parts
-    if relative.as_posix() in REPOSITORY_FILES:
-        return True
     if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight
         return True
+    # A model card lies in the export's folder but is written in the repository (model_card.py), not by a job.
+    if parts[-1] == CARD and relative.parent in {Path(c) for c in job.collect}:
+        return True
     for folder in parts[:-1]:
-        if folder == run_folder.CHECKPOINT_DIR and any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
+        if folder == run_folder.CHECKPOINT_DIR and job.keep_checkpoints:
             continue
         if folder in SKIP_DIRS:
             return True
     return False
 
 
-def collect(code_dir, repo_dir, out=print):
-    """Copy what the campaign wrote in ``code_dir`` into the repository at ``repo_dir``.
+def collect(code_dir, repo_dir, jobs, out=print):
+    """Copy what the campaign's `jobs` wrote in ``code_dir`` into the repository at ``repo_dir``.
 
-    The campaign's folders (`COLLECTED`: run folders, finished or not: config,
+    Each job's outputs (`Job.outputs`: run folders, finished or not: config,
     history, manifest, test predictions; tuning projects: Keras Tuner's
     trial.json and oracle.json, each trial's history.csv; the He et al. run's
     SavedModel), without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
@@ -320,31 +342,31 @@ def collect(code_dir, repo_dir, out=print):
     """
     code_dir, repo_dir = Path(code_dir), Path(repo_dir)
     written = []
-    for top in COLLECTED:
-        source = code_dir / top
-        if not source.exists():
-            continue
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            relative = path.relative_to(code_dir)
-            if _skipped(relative):
+    for job in jobs:
+        for top in job.outputs():
+            source = code_dir / top
+            if not source.exists():
                 continue
-            target = repo_dir / relative
-            if target.is_file() and target.read_bytes() == path.read_bytes():
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                relative = path.relative_to(code_dir)
+                if _skipped(relative, job):
+                    continue
+                target = repo_dir / relative
+                if target.is_file() and target.read_bytes() == path.read_bytes():
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".{target.name}.collect")
+                shutil.copy2(path, tmp)
+                os.replace(tmp, target)
+                written.append(target)
+            # A kept checkpoint folder mirrors the clone's: older epochs the run has
+            # since pruned go, so the repository holds one resume point, not all of them.
+            if not job.keep_checkpoints:
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.collect")
-            shutil.copy2(path, tmp)
-            os.replace(tmp, target)
-            written.append(target)
-    # A kept checkpoint folder mirrors the clone's: older epochs the run has
-    # since pruned go, so the repository holds one resume point, not all of them.
-    for source in sorted(code_dir.glob("results/**/checkpoints")):
-        relative = source.relative_to(code_dir)
-        if not any(relative.as_posix().startswith(k) for k in KEEP_CHECKPOINTS):
-            continue
-        for stale in sorted((repo_dir / relative).glob("*")):
-            if stale.is_file() and not (source / stale.name).exists():
-                stale.unlink()
-                out(f"removed {stale} (the run has moved past it)")
+            for checkpoints in sorted(source.rglob(run_folder.CHECKPOINT_DIR)):
+                for stale in sorted((repo_dir / checkpoints.relative_to(code_dir)).glob("*")):
+                    if stale.is_file() and not (checkpoints / stale.name).exists():
+                        stale.unlink()
+                        out(f"removed {stale} (the run has moved past it)")
     out(f"collected {len(written)} changed file(s) into {repo_dir}")
     return written

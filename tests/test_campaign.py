@@ -6,7 +6,9 @@ seconds: each appends its name (and the arguments it got) to a log file.
 
 import json
 import os
+import runpy
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -152,14 +154,47 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     for name in files:
         (code / name).parent.mkdir(parents=True, exist_ok=True)
         (code / name).write_text(name)
-    written = collect(code, repo, out=lambda _: None)
+
+    def run(output_dir, name):
+        job = f"{output_dir.split('/')[1]}-{name}"  # job names are unique; run names only within their folder
+        return {"name": job, "argv": ["scripts/train.py", "--output-dir", output_dir, "--run-name", name]}
+
+    plan = _plan(tmp_path, [
+        {**run("results/he2016/runs", "he"), "collect": ["saved_models/he2016-resnet20-sgdm-s0"],
+         "keep_checkpoints": True},
+        {"name": "tune-sgdm", "argv": ["tuning/search.py", "--directory", "results/cpu-budget/tuning/sgdm"]},
+        run("results/cpu-budget/runs", "r-s0"), run("results/cpu-budget/runs", "r-s1"),
+        run("results/he2016/jpeg-cost/runs", "j-s0"),
+        {**run("results/he2016/jpeg-cost/runs-164ep", "j"), "keep_checkpoints": True},
+        run("results/cpu-budget/control/runs", "c-s0"), run("results/cpu-budget-30/rate-check/runs", "r-s0"),
+    ])  # fmt: skip
+    jobs = load_plan(plan)
+    written = collect(code, repo, jobs, out=lambda _: None)
     assert sorted(p.relative_to(repo).as_posix() for p in written) == sorted(n for n, keep in files.items() if keep)
-    assert collect(code, repo, out=lambda _: None) == []  # nothing changed: nothing rewritten
+    assert collect(code, repo, jobs, out=lambda _: None) == []  # nothing changed: nothing rewritten
     # The He run moves on: its new checkpoint arrives, the pruned one leaves the repository too.
     old = code / "results/he2016/runs/he/checkpoints/epoch-0042.keras"
     old.rename(old.with_name("epoch-0043.keras"))
-    collect(code, repo, out=lambda _: None)
+    collect(code, repo, jobs, out=lambda _: None)
     assert [p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()] == ["epoch-0043.keras"]
+
+
+def test_collect_paths_must_lie_inside_the_checkout(tmp_path):
+    for bad in ("/etc", "../elsewhere"):
+        with pytest.raises(ValueError, match="inside the checkout"):
+            load_plan(_plan(tmp_path, [{**_job("a"), "collect": [bad]}]))
+
+
+def test_the_committed_plan_is_what_make_plan_writes_and_names_every_output_once():
+    repo = Path(__file__).resolve().parents[1]
+    written = runpy.run_path(str(repo / "results/campaign/make_plan.py"))["plan"]()
+    path = repo / "results/campaign/plan.json"
+    assert json.loads(path.read_text()) == written
+    jobs = load_plan(path)
+    outputs = [out for job in jobs for out in job.outputs()]
+    assert len(outputs) == len(set(outputs)) and all(job.outputs() for job in jobs)
+    kept = {job.name for job in jobs if job.keep_checkpoints}
+    assert kept == {"he2016-resnet20-sgdm-s0", "he2016-jpeg-cost-resnet20-sgdm-s0"}
 
 
 PROBE = """

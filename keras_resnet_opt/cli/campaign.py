@@ -30,8 +30,9 @@ def build_parser():
     p.add_argument("--retry-failed", action="store_true", help="rerun the jobs that failed before")
     p.add_argument(
         "--collect-into", metavar="REPO",
-        help="run nothing: copy what the jobs wrote under --code-dir (results/, the He run's SavedModel) into "
-        "the repository REPO, without heavy files (keras_resnet_opt.campaign.collect), and exit "
+        help="run nothing: copy what the plan's jobs wrote under --code-dir (their run folders and search projects, "
+        "and what a job's `collect` names) into the repository REPO, without heavy files "
+        "(keras_resnet_opt.campaign.collect), and exit "
         "(default: run the plan)",
     )
     p.add_argument(
@@ -44,10 +45,14 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, collect, progress, run_campaign
+    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign
 
     if args.collect_into:
-        collect(args.code_dir, args.collect_into)
+        try:
+            jobs = load_plan(args.plan)
+        except (ValueError, FileNotFoundError) as e:
+            fail(str(e))
+        collect(args.code_dir, args.collect_into, jobs)
         return EXIT_OK
     if args.status:
         try:

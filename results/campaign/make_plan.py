@@ -31,6 +31,7 @@ SEED_PORT = "keras_resnet_opt.study.seed_port:SeedPortPadam"
 #   python scripts/jpeg_copy.py ../shared/datasets/cifar10 ../cifar10-q75-shift4
 # and trained on exactly as the cpu-budget sgdm final runs, which its runs pair with by seed.
 JPEG_COPY = "../cifar10-q75-shift4"
+HE_RUN = "he2016-resnet20-sgdm-s0"
 HE_JPEG_RUN = "he2016-jpeg-cost-resnet20-sgdm-s0"
 HE_JPEG_RUNS = "results/he2016/jpeg-cost/runs-164ep"  # its own folder: it pairs with the He run, not the 10-epoch runs
 # #17's optional check, last in the queue so that it only takes time left over: is the rate tuned at 10 epochs
@@ -69,7 +70,10 @@ def final(optimizer, seed):
 
 
 def plan():
-    jobs = [train("he2016-resnet20-sgdm-s0", "he2016", "sgdm", 0, "results/he2016/runs", "--model", "resnet20")]
+    # The He run exports its SavedModel beside its run folder; both are collected, and its checkpoints too, so
+    # that the ten-hour run resumes on whichever machine continues it.
+    jobs = [{**train(HE_RUN, "he2016", "sgdm", 0, "results/he2016/runs", "--model", "resnet20"),
+             "collect": [f"saved_models/{HE_RUN}"], "keep_checkpoints": True}]  # fmt: skip
     tunings = [tune(o, o, *(["--partial", str(PADAM_P)] if o == "padam" else []))
                for o in ("sgdm", "adam", "amsgrad", "padam", "sgd", "nadam", "adamw")]
     tunings += [tune(f"padam-p{p:g}", "padam", "--partial", str(p), "--lr-center", str(centre))
@@ -110,7 +114,8 @@ def plan():
     # on the damaged copy, to say what one more JPEG round costs at the full 164 epochs rather than at 10 (the
     # cost measured above). Placed after the 10-epoch finals so that #12 is not delayed, and before the
     # 30-epoch arm so that its ~10 hours run beside other jobs instead of alone at the end of the queue.
-    jobs.append(train(HE_JPEG_RUN, "he2016", "sgdm", 0, HE_JPEG_RUNS, "--model", "resnet20", data=JPEG_COPY))
+    jobs.append({**train(HE_JPEG_RUN, "he2016", "sgdm", 0, HE_JPEG_RUNS, "--model", "resnet20", data=JPEG_COPY),
+                 "keep_checkpoints": True})  # fmt: skip
     for seed in SEEDS:
         for optimizer in THIRTY_EPOCH_OPTIMIZERS:
             jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
