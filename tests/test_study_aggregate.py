@@ -13,6 +13,7 @@ from run_dirs import write_run_dir
 
 from keras_resnet_opt.study import aggregate
 from keras_resnet_opt.study.runs import (
+    display_name,
     is_main_variant,
     load_run,
     load_study,
@@ -113,6 +114,10 @@ def test_variant_grouping_rule():
     assert is_main_variant("padam") and not is_main_variant("padam(p=0.25)")
     ordered = sorted(["padam(p=0.5)", "adam", "padam", "sgd", "padam(p=0.0625)", "zeta", "sgdm"], key=variant_sort_key)
     assert ordered == ["sgd", "sgdm", "adam", "padam", "padam(p=0.0625)", "padam(p=0.5)", "zeta"]
+    # Shown names: a plug-in by its class, everything else as grouped.
+    assert display_name("keras_resnet_opt.study.seed_port:SeedPortPadam") == "SeedPortPadam"
+    assert display_name("my_opts:Padam2(p=0.25)") == "Padam2(p=0.25)"
+    assert display_name("padam(p=0.25)") == "padam(p=0.25)" and display_name("sgdm") == "sgdm"
 
 
 def test_summary_means_intervals_and_exclusion_of_unfinished(tmp_path):

@@ -14,6 +14,7 @@ from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
 from keras_resnet_opt.study import claims, report
+from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
 SEEDS = (0, 1, 2)
@@ -249,6 +250,21 @@ def test_title_and_design_notes_come_from_study_json(tmp_path):
     assert text.startswith("# Optimizer study: the control arm\n")
     setup = text.split("## Setup", 1)[1].split("## Runs", 1)[0]
     assert "Design notes (from `study.json`):\n\n- No AdamW arm" in setup and "- SGD is read as `sgdm`." in setup
+
+
+def test_plugin_optimizers_are_shown_by_class_and_kept_in_full_in_the_csv_files(tmp_path):
+    plugin = "keras_resnet_opt.study.seed_port:SeedPortPadam"
+    for seed in SEEDS:
+        write_run(tmp_path, "sgdm", seed, curve(0.1 + SEED_EFFECT[seed], 0.3, 0.02, seed))
+        write_run(tmp_path, plugin, seed, curve(0.3 + SEED_EFFECT[seed], 0.3, 0.02, seed), prefix="port-")
+    text = report.write_report(tmp_path).read_text()
+    note = next(line for line in text.splitlines() if line.startswith("Plug-in optimizers are named by their class"))
+    assert f"`SeedPortPadam` is `{plugin}`" in note
+    assert [line for line in text.splitlines() if plugin in line] == [note]  # the note alone names it in full
+    assert "| SeedPortPadam | 3 |" in text and text.index(note) < text.index("## Runs")
+    assert plugin in (tmp_path / "summary.csv").read_text()  # the data keep the name runs are grouped by
+    (tmp_path / "none" / "runs").mkdir(parents=True)
+    assert report.short_plugin_names("no plug-in here", load_study(tmp_path / "none")) == "no plug-in here"
 
 
 def test_missing_runs_folder_is_an_error(tmp_path):

@@ -34,7 +34,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from keras_resnet_opt.atomic import atomic_path
 from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, PARTIAL_ENDS
 from keras_resnet_opt.study import aggregate
-from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
+from keras_resnet_opt.study.runs import display_name, is_main_variant, variant_of, variant_sort_key
 
 FIGSIZE = (6.4, 4.2)
 DPI = 120
@@ -118,7 +118,7 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
         epochs = rows["epoch"].to_numpy()
         mean = rows[f"{metric}_mean"].to_numpy(dtype=float) * scale
         half = rows[f"{metric}_ci"].to_numpy(dtype=float) * scale
-        ax.plot(epochs, mean, color=colors[variant], label=variant, linewidth=2.2)
+        ax.plot(epochs, mean, color=colors[variant], label=display_name(variant), linewidth=2.2)
         band = np.isfinite(half) & np.isfinite(mean) & (rows["n"].to_numpy(dtype=float) >= MIN_BAND_SEEDS)
         if band.any():
             low, high = mean - half, mean + half
@@ -317,7 +317,7 @@ def plot_lr_sensitivity(trials, path=None, pdf=False):
         acc = rows["val_accuracy"].astype(float) * 100.0
         mean = acc.groupby(lr).mean().sort_index()
         ax.scatter(lr, acc, color=colors[variant], alpha=0.3, s=12, linewidths=0)
-        ax.plot(mean.index.to_numpy(), mean.to_numpy(), marker="o", color=colors[variant], label=variant)
+        ax.plot(mean.index.to_numpy(), mean.to_numpy(), marker="o", color=colors[variant], label=display_name(variant))
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("validation accuracy (%)")
@@ -341,7 +341,8 @@ def plot_performance_profile(summary, path=None, pdf=False):
     fig, ax = _new_axes()
     taus = profile.index.to_numpy(dtype=float)
     for variant in profile.columns:
-        ax.plot(taus, profile[variant].to_numpy(), drawstyle="steps-post", color=colors[variant], label=variant)
+        ax.plot(taus, profile[variant].to_numpy(), drawstyle="steps-post", color=colors[variant],
+                label=display_name(variant))
     ax.set_xlabel("tau (final test error / best in the workload)")
     ax.set_ylabel("fraction of workloads within tau")
     ax.set_ylim(-0.02, 1.05)
@@ -379,8 +380,8 @@ def plot_budget_curves(curves, variants, path=None, pdf=False):
                 rows = curves[(curves["workload"] == workload) & (curves["variant"] == variant)]
                 if rows.empty:
                     continue
-                ax.plot(rows["epoch"].to_numpy(), rows[f"{metric}_mean"].to_numpy(dtype=float) * scale,
-                        linestyle=style, color=colors[variant], label=f"{variant}, {workload}")  # fmt: skip
+                ax.plot(rows["epoch"].to_numpy(), rows[f"{metric}_mean"].to_numpy(dtype=float) * scale, linestyle=style,
+                        color=colors[variant], label=f"{display_name(variant)}, {workload}")  # fmt: skip
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{label}, mean over seeds")
         ax.set_yscale("log" if metric == "loss" else "linear")

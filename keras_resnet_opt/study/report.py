@@ -44,7 +44,7 @@ from keras_resnet_opt.study.report_sections import (
     setup_section,
 )
 from keras_resnet_opt.study.report_tuning import p_analysis_lines, tuning_section
-from keras_resnet_opt.study.runs import default_partial
+from keras_resnet_opt.study.runs import default_partial, display_name
 from keras_resnet_opt.study.tables import export_summary, summary_to_markdown
 
 
@@ -189,7 +189,8 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, decla
             if o.paired is None:
                 continue
             mean, low, high = contrasts.finite_interval(o.paired)
-            forest.append({"label": f"{o.spec['a']} - {o.spec['b']}", "mean": mean, "low": low, "high": high,
+            label = f"{display_name(o.spec['a'])} - {display_name(o.spec['b'])}"
+            forest.append({"label": label, "mean": mean, "low": low, "high": high,
                            "n": o.paired.n, "decided": o.status != contrasts.TOO_FEW_SEEDS})  # fmt: skip
         if forest:
             plots.plot_contrasts(
@@ -340,9 +341,29 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
         sections["rate_check"] = rate_check_section(checks, study)
     _remove_stale(study_dir, written)
     path = study_dir / "report.md"
-    write_text(path, render_report(study, summary, curves, figures, evaluations, analysis.declaration,
-                                   sections=sections))  # fmt: skip
+    text = render_report(study, summary, curves, figures, evaluations, analysis.declaration, sections=sections)
+    write_text(path, short_plugin_names(text, study))
     return path
 
 
-__all__ = ["render_report", "tests_table", "write_report"]
+def short_plugin_names(text, study):
+    """`text` with each plug-in optimizer (``package.module:Class``) named by its class, said once under Setup.
+
+    The full names stay in the CSV files and study.json, where runs are
+    grouped and declared by them; the Setup note says which class is which.
+    """
+    names = {r.variant.partition("(")[0] for r in study.runs}
+    names |= set((study.plan or {}).get("optimizers") or [])
+    plugins = sorted((n for n in names if ":" in n and display_name(n) != n), key=len, reverse=True)
+    if not plugins:
+        return text
+    for name in plugins:
+        text = text.replace(name, display_name(name))
+    note = "Plug-in optimizers are named by their class here; the CSV files and study.json use the full name: " + (
+        "; ".join(f"`{display_name(n)}` is `{n}`" for n in sorted(plugins)) + ".\n\n"
+    )
+    head, marker, rest = text.partition("\n## Runs\n")
+    return head + "\n" + note.rstrip("\n") + "\n" + marker + rest if marker else text + "\n" + note
+
+
+__all__ = ["render_report", "short_plugin_names", "tests_table", "write_report"]

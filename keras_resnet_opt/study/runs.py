@@ -56,6 +56,18 @@ def variant_of(optimizer, partial=None):
     return f"{optimizer}(p={partial:g})"
 
 
+def display_name(variant):
+    """How reports and figures name a variant: a plug-in (``package.module:Class``) by its class alone.
+
+    ``keras_resnet_opt.study.seed_port:SeedPortPadam`` fills a table column
+    and a figure legend; ``SeedPortPadam`` does not. Only what is shown
+    changes: run configs, CSV files and study.json keep the full name, which
+    is what a run is grouped and declared by.
+    """
+    base, sep, rest = variant.partition("(")
+    return base.rsplit(":", 1)[-1] + sep + rest
+
+
 def is_main_variant(variant):
     """True for the variants of the main comparison (no ``(p=...)`` suffix)."""
     return "(" not in variant
