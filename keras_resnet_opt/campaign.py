@@ -272,7 +272,7 @@ def _flag(argv, name):
 
 
 def _train_progress(job, code_dir):
-    run_dir = code_dir / job.outputs()[0]
+    run_dir = code_dir / (_flag(job.argv, "--output-dir") or "runs") / (_flag(job.argv, "--run-name") or job.name)
     done = len(run_folder.read_history(run_dir)) if (run_dir / run_folder.HISTORY_JSON).is_file() else 0
     config = run_dir / run_folder.CONFIG
     planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None

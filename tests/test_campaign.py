@@ -286,3 +286,13 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
     assert "| tune-a | failed | 1 trial(s) completed, trial 1 at epoch 2 |" in out
     assert "| run-a | waiting | not started |" in out
     assert "| run-b | started | epoch 3/10 |" in out and "0 of 3 jobs done." in out
+
+
+def test_collect_into_needs_a_readable_plan(tmp_path, checkout, capsys):
+    from keras_resnet_opt.cli.campaign import main
+
+    argv = [str(tmp_path / "nope.json"), "--campaign-dir", str(tmp_path / "c"), "--code-dir", str(checkout),
+            "--collect-into", str(tmp_path / "repo")]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert "nope.json" in capsys.readouterr().err and not (tmp_path / "repo").exists()
