@@ -354,16 +354,16 @@ def short_plugin_names(text, study):
     """
     names = {r.variant.partition("(")[0] for r in study.runs}
     names |= set((study.plan or {}).get("optimizers") or [])
-    plugins = sorted((n for n in names if ":" in n and display_name(n) != n), key=len, reverse=True)
+    plugins = sorted((n for n in names if ":" in n), key=len, reverse=True)  # longest first: no name eats another
     if not plugins:
         return text
     for name in plugins:
         text = text.replace(name, display_name(name))
     note = "Plug-in optimizers are named by their class here; the CSV files and study.json use the full name: " + (
-        "; ".join(f"`{display_name(n)}` is `{n}`" for n in sorted(plugins)) + ".\n\n"
+        "; ".join(f"`{display_name(n)}` is `{n}`" for n in sorted(plugins)) + "."
     )
     head, marker, rest = text.partition("\n## Runs\n")
-    return head + "\n" + note.rstrip("\n") + "\n" + marker + rest if marker else text + "\n" + note
+    return f"{head}\n{note}\n{marker}{rest}" if marker else f"{text}\n{note}\n\n"
 
 
 __all__ = ["render_report", "short_plugin_names", "tests_table", "write_report"]
