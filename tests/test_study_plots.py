@@ -7,6 +7,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from keras_resnet_opt.study import plots
 
@@ -143,6 +144,12 @@ def test_lr_sensitivity_from_csv(tmp_path):
     assert sgdm.get_xdata().tolist() == [0.01, 0.1]
     assert sgdm.get_ydata().tolist() == pytest.approx([60.0, 75.0])  # mean over the two trials at 0.1
     assert ax.get_xscale() == "log" and (tmp_path / "lr.png").is_file()
+    # Four variants or more: the legend stands right of the axes, off the curves.
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    few = plots.plot_lr_sensitivity(trials[trials["optimizer"] == "sgdm"]).axes[0]
+    few_renderer = FigureCanvasAgg(few.figure).get_renderer()
+    assert few.get_legend().get_window_extent(few_renderer).x1 <= few.get_window_extent(few_renderer).x1
     with pytest.raises(ValueError, match="val_accuracy"):
         plots.plot_lr_sensitivity(trials.drop(columns="val_accuracy"))
 

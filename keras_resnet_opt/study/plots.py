@@ -323,7 +323,11 @@ def plot_lr_sensitivity(trials, path=None, pdf=False):
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title("Learning-rate sensitivity")
     ax.grid(True, alpha=0.3)
-    if variants:
+    if len(variants) > 3:
+        # A study's ten searches span four decades of rate: inside the axes the
+        # legend would sit on the curves, so it goes to the right of them.
+        ax.legend(frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    elif variants:
         ax.legend(frameon=False)
     if path is not None:
         save_figure(fig, path, pdf)
