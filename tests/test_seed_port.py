@@ -58,3 +58,50 @@ def test_config_round_trips():
     opt = SeedPortPadam(learning_rate=0.05, partial=0.25)
     again = SeedPortPadam.from_config(opt.get_config())
     assert (again.partial, float(again.learning_rate)) == (0.25, pytest.approx(0.05))
+
+
+FRESH_LOAD = """
+import sys
+import keras
+from keras_resnet_opt.config import RunConfig
+from keras_resnet_opt.training.prepare import load_checkpoint
+
+path, how = sys.argv[1], sys.argv[2]
+if how == "run":
+    config = RunConfig(optimizer="{plugin}", learning_rate=0.1)
+    model = load_checkpoint(path, config)
+else:
+    model = keras.saving.load_model(path)
+print(type(model.optimizer).__name__, int(model.optimizer.iterations))
+"""
+
+
+@pytest.mark.parametrize("how", ["run", "plain"])
+def test_a_checkpoint_resumes_in_a_fresh_process(tmp_path, how):
+    """A resumed run starts in a new process, where nothing has imported the
+    plug-in's module yet, so its registration alone cannot find the class: the
+    campaign's commit 4f98e4a failed exactly there (two control-arm runs,
+    2026-12-05). The run's loader names the class through `custom_objects`;
+    Keras' plain loader, shown failing beside it, is what that commit used."""
+    import subprocess
+    import sys
+
+    import keras
+
+    from keras_resnet_opt.config import RunConfig
+    from keras_resnet_opt.training.prepare import build_run_optimizer
+
+    optimizer = build_run_optimizer(RunConfig(optimizer=PLUGIN, learning_rate=0.1), steps=4)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer=optimizer, loss="mse")
+    model.fit(np.ones((8, 3)), np.zeros((8, 2)), batch_size=4, verbose=0)
+    path = tmp_path / "epoch-0001.keras"
+    model.save(path)
+
+    script = FRESH_LOAD.replace("{plugin}", PLUGIN)
+    done = subprocess.run([sys.executable, "-c", script, str(path), how], capture_output=True, text=True, timeout=300)
+    if how == "run":
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.split()[-2:] == ["SeedPortPadam", "2"]
+    else:
+        assert done.returncode != 0 and "Could not locate class 'SeedPortPadam'" in done.stderr
