@@ -191,6 +191,28 @@ def job_command(job, python, threads):
     return command
 
 
+def failure_reason(log_path, tail_bytes=65536, width=300):
+    """The last non-empty line a failed job wrote (a traceback ends with the
+    exception), cut to ``width`` characters; "" if its log cannot be read.
+
+    Kept in state.json and printed with the failure, so that "failed (exit 1)"
+    says why without opening the log: the campaign commit once failed two
+    resumed runs on a checkpoint it could not load, and only the log said so.
+    """
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - tail_bytes))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    last = lines[-1]
+    return last if len(last) <= width else last[: width - 3] + "..."
+
+
 def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python=None, retry_failed=False, out=print):
     """Run the plan's unfinished jobs; return ``{job name: status}`` at the end.
 
@@ -242,9 +264,13 @@ def run_campaign(plan_path, campaign_dir, code_dir, workers=2, threads=1, python
             log.close()
             del running[name]
             status[name] = DONE if code == 0 else FAILED
-            state["jobs"][name] = {"status": status[name], "exit_code": code, "finished": _now()}
+            record = {"status": status[name], "exit_code": code, "finished": _now()}
+            reason = "" if code == 0 else failure_reason(campaign_dir / LOGS / f"{name}.log")
+            if reason:
+                record["error"] = reason
+            state["jobs"][name] = record
             write_json(campaign_dir / STATE, state)
-            out(f"[{_now()}] {name}: {status[name]} (exit {code})")
+            out(f"[{_now()}] {name}: {status[name]} (exit {code})" + (f": {reason}" if reason else ""))
         pending = [j for j in jobs if status.get(j.name) is None and j.name not in running]
         blocked = [j for j in pending if any(status.get(d) == FAILED for d in j.after)]
         ready = [j for j in pending if j not in blocked and all(status.get(d) == DONE for d in j.after)]
@@ -305,12 +331,15 @@ def progress(plan_path, campaign_dir, code_dir):
     """
     jobs = load_plan(plan_path)
     code_dir = Path(code_dir)
-    recorded = {name: record.get("status") for name, record in read_state(campaign_dir)["jobs"].items()}
+    records = read_state(campaign_dir)["jobs"]
     rows = []
     for job in jobs:
         reader = _search_progress if "--directory" in job.argv else _train_progress
         started, text = reader(job, code_dir)
-        rows.append((job.name, recorded.get(job.name) or ("started" if started else "waiting"), text))
+        record = records.get(job.name) or {}
+        if record.get("status") == FAILED and record.get("error"):
+            text += f"; {record['error']}"
+        rows.append((job.name, record.get("status") or ("started" if started else "waiting"), text))
     return rows
 
 

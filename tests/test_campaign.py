@@ -21,6 +21,9 @@ name, code = sys.argv[1], int(sys.argv[2])
 time.sleep(float(sys.argv[3]))
 with open(Path(__file__).parent / "ran.txt", "a") as f:
     f.write(" ".join(sys.argv[1:]) + "\\n")
+if code:
+    print(f"RuntimeError: {name} failed on purpose", file=sys.stderr)
+    print("", file=sys.stderr)
 raise SystemExit(code)
 """
 
@@ -65,10 +68,15 @@ def test_jobs_run_in_order_with_threads_and_dependencies(tmp_path, checkout, mon
 def test_a_failure_blocks_its_dependents_and_a_rerun_skips_what_is_done(tmp_path, checkout, monkeypatch):
     monkeypatch.setattr("keras_resnet_opt.campaign.POLL_S", 0.05)
     plan = _plan(tmp_path, [_job("ok"), _job("bad", code=3), _job("needs-bad", after=["bad"])])
-    quiet = dict(workers=1, threads=None, python=sys.executable, out=lambda _: None)
+    lines = []
+    quiet = dict(workers=1, threads=None, python=sys.executable, out=lines.append)
     status = run_campaign(plan, tmp_path / "campaign", checkout, **quiet)
     assert status == {"ok": DONE, "bad": FAILED, "needs-bad": None}
     assert [r[0] for r in _ran(checkout)] == ["ok", "bad"] and "--threads" not in _ran(checkout)[0]
+    # The failure says why: the last line its log holds, in state.json and in the driver's output.
+    assert read_state(tmp_path / "campaign")["jobs"]["bad"]["error"] == "RuntimeError: bad failed on purpose"
+    assert any(line.endswith("bad: failed (exit 3): RuntimeError: bad failed on purpose") for line in lines)
+    assert "error" not in read_state(tmp_path / "campaign")["jobs"]["ok"]
 
     # Rerun: nothing done is repeated, a failure stays failed unless retried.
     assert run_campaign(plan, tmp_path / "campaign", checkout, **quiet)["bad"] == FAILED
@@ -280,10 +288,12 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
     (run_dir / "config.json").write_text(json.dumps({"epochs": 10}))
     campaign = tmp_path / "campaign"
     campaign.mkdir()
-    (campaign / "state.json").write_text(json.dumps({"jobs": {"tune-a": {"status": "failed"}}}))
+    error = "TypeError: Could not locate class 'X' | see the log"
+    (campaign / "state.json").write_text(json.dumps({"jobs": {"tune-a": {"status": "failed", "error": error}}}))
     assert main([str(plan), "--campaign-dir", str(campaign), "--code-dir", str(checkout), "--status"]) == 0
     out = capsys.readouterr().out
-    assert "| tune-a | failed | 1 trial(s) completed, trial 1 at epoch 2 |" in out
+    assert ("| tune-a | failed | 1 trial(s) completed, trial 1 at epoch 2; "
+            "TypeError: Could not locate class 'X' \\| see the log |") in out  # fmt: skip
     assert "| run-a | waiting | not started |" in out
     assert "| run-b | started | epoch 3/10 |" in out and "0 of 3 jobs done." in out
 
@@ -296,3 +306,15 @@ def test_collect_into_needs_a_readable_plan(tmp_path, checkout, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert "nope.json" in capsys.readouterr().err and not (tmp_path / "repo").exists()
+
+
+def test_failure_reason_is_the_logs_last_line_cut_to_width(tmp_path):
+    from keras_resnet_opt.campaign import failure_reason
+
+    log = tmp_path / "job.log"
+    log.write_text("epoch 1\nTraceback (most recent call last):\n  File x\nValueError: " + "v" * 400 + "\n\n  \n")
+    reason = failure_reason(log)
+    assert reason.startswith("ValueError: vvv") and reason.endswith("...") and len(reason) == 300
+    assert failure_reason(tmp_path / "missing.log") == ""
+    (tmp_path / "empty.log").write_text("\n")
+    assert failure_reason(tmp_path / "empty.log") == ""

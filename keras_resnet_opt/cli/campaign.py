@@ -61,6 +61,7 @@ def main(argv=None):
             fail(str(e))
         print("| Job | State | Progress |\n|---|---|---|")
         for name, state, text in rows:
+            text = text.replace("|", "\\|")  # an error message must not split the table's row
             print(f"| {name} | {state} | {text} |")
         print(f"\n{sum(state == DONE for _, state, _ in rows)} of {len(rows)} jobs done.")
         return EXIT_OK
