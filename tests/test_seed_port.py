@@ -4,12 +4,18 @@ Each listed mistake must be present (and the correct Padam must differ from
 it): no momentum memory, exponent p, double bias correction, no AMSGrad max.
 """
 
+import subprocess
+import sys
+
+import keras
 import numpy as np
 import pytest
 from conftest import apply_gradient_steps
 
+from keras_resnet_opt.config import RunConfig
 from keras_resnet_opt.optimizers import make_optimizer
 from keras_resnet_opt.study.seed_port import SeedPortPadam
+from keras_resnet_opt.training.prepare import build_run_optimizer
 
 PLUGIN = "keras_resnet_opt.study.seed_port:SeedPortPadam"
 
@@ -66,10 +72,9 @@ import keras
 from keras_resnet_opt.config import RunConfig
 from keras_resnet_opt.training.prepare import load_checkpoint
 
-path, how = sys.argv[1], sys.argv[2]
+path, how, plugin = sys.argv[1:4]
 if how == "run":
-    config = RunConfig(optimizer="{plugin}", learning_rate=0.1)
-    model = load_checkpoint(path, config)
+    model = load_checkpoint(path, RunConfig(optimizer=plugin, learning_rate=0.1))
 else:
     model = keras.saving.load_model(path)
 print(type(model.optimizer).__name__, int(model.optimizer.iterations))
@@ -83,14 +88,6 @@ def test_a_checkpoint_resumes_in_a_fresh_process(tmp_path, how):
     campaign's commit 4f98e4a failed exactly there (two control-arm runs,
     2026-12-05). The run's loader names the class through `custom_objects`;
     Keras' plain loader, shown failing beside it, is what that commit used."""
-    import subprocess
-    import sys
-
-    import keras
-
-    from keras_resnet_opt.config import RunConfig
-    from keras_resnet_opt.training.prepare import build_run_optimizer
-
     optimizer = build_run_optimizer(RunConfig(optimizer=PLUGIN, learning_rate=0.1), steps=4)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer=optimizer, loss="mse")
@@ -98,8 +95,9 @@ def test_a_checkpoint_resumes_in_a_fresh_process(tmp_path, how):
     path = tmp_path / "epoch-0001.keras"
     model.save(path)
 
-    script = FRESH_LOAD.replace("{plugin}", PLUGIN)
-    done = subprocess.run([sys.executable, "-c", script, str(path), how], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", FRESH_LOAD, str(path), how, PLUGIN], capture_output=True, text=True, timeout=300
+    )
     if how == "run":
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.split()[-2:] == ["SeedPortPadam", "2"]
