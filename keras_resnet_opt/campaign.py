@@ -104,14 +104,32 @@ class Job:
         repository beside the runs (READMEs, study.json declarations,
         reports), which must not overwrite newer ones.
         """
+        own = self.output_folder()
+        return tuple(([own] if own else []) + [Path(c) for c in self.collect])
+
+    def output_folder(self):
+        """The folder its own arguments name, relative to the checkout; None for other scripts.
+
+        The one place that reads it from the arguments, for `collect` and
+        `progress` alike. `load_plan` refuses training and search jobs that
+        leave it to the script's defaults (`missing_output_flag`).
+        """
         script = self.argv[0]
-        if script == TRAIN_SCRIPT:
-            own = [Path(_flag(self.argv, "--output-dir") or "runs") / (_flag(self.argv, "--run-name") or "")]
-        elif script == SEARCH_SCRIPT and _flag(self.argv, "--directory"):
-            own = [Path(_flag(self.argv, "--directory"))]
-        else:
-            own = []
-        return tuple(own + [Path(c) for c in self.collect])
+        if script == TRAIN_SCRIPT and _flag(self.argv, "--run-name"):
+            return Path(_flag(self.argv, "--output-dir") or "runs") / _flag(self.argv, "--run-name")
+        if script == SEARCH_SCRIPT and _flag(self.argv, "--directory"):
+            return Path(_flag(self.argv, "--directory"))
+        return None
+
+    def missing_output_flag(self):
+        """The flag a training or search job must pass for its folder to be known, if it lacks it; else None.
+
+        Without ``--run-name`` a run's folder name is derived from its whole
+        configuration, and without ``--directory`` a search writes under the
+        script's default: the driver could neither collect nor report them.
+        """
+        flag = {TRAIN_SCRIPT: "--run-name", SEARCH_SCRIPT: "--directory"}.get(self.argv[0])
+        return flag if flag and not _flag(self.argv, flag) else None
 
 
 def load_plan(path):
@@ -140,10 +158,13 @@ def load_plan(path):
         if any(Path(c).is_absolute() or ".." in Path(c).parts for c in collect_paths):
             raise ValueError(f"Campaign job {name!r}: `collect` paths must lie inside the checkout. "
                              f"Received: {list(collect_paths)}")  # fmt: skip
-        jobs.append(
-            Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)),
-                collect_paths, bool(entry.get("keep_checkpoints", False)))  # fmt: skip
-        )
+        job = Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)),
+                  collect_paths, bool(entry.get("keep_checkpoints", False)))  # fmt: skip
+        if job.missing_output_flag():
+            flag = job.missing_output_flag()
+            raise ValueError(f"Campaign job {name!r} runs {argv[0]} without {flag}: add `{flag} <folder>` to its "
+                             "argv, so that the driver knows where its outputs are.")  # fmt: skip
+        jobs.append(job)
     names = [j.name for j in jobs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -298,7 +319,7 @@ def _flag(argv, name):
 
 
 def _train_progress(job, code_dir):
-    run_dir = code_dir / (_flag(job.argv, "--output-dir") or "runs") / (_flag(job.argv, "--run-name") or job.name)
+    run_dir = code_dir / job.output_folder()
     done = len(run_folder.read_history(run_dir)) if (run_dir / run_folder.HISTORY_JSON).is_file() else 0
     config = run_dir / run_folder.CONFIG
     planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None
@@ -308,7 +329,7 @@ def _train_progress(job, code_dir):
 
 
 def _search_progress(job, code_dir):
-    directory = code_dir / (_flag(job.argv, "--directory") or "")
+    directory = code_dir / job.output_folder()
     trials = sorted(directory.glob("*/trial_*/trial.json"))
     statuses = [json.loads(t.read_text()).get("status", "") for t in trials]
     completed = sum(s == "COMPLETED" for s in statuses)
@@ -334,8 +355,8 @@ def progress(plan_path, campaign_dir, code_dir):
     records = read_state(campaign_dir)["jobs"]
     rows = []
     for job in jobs:
-        reader = _search_progress if "--directory" in job.argv else _train_progress
-        started, text = reader(job, code_dir)
+        reader = {TRAIN_SCRIPT: _train_progress, SEARCH_SCRIPT: _search_progress}.get(job.argv[0])
+        started, text = reader(job, code_dir) if reader else (False, "")
         record = records.get(job.name) or {}
         if record.get("status") == FAILED and record.get("error"):
             text += f"; {record['error']}"

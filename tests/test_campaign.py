@@ -95,6 +95,9 @@ def test_a_failure_blocks_its_dependents_and_a_rerun_skips_what_is_done(tmp_path
         ([_job("a", after=["b"]), _job("b", after=["a"])], "cycle"),
         ([_job("../escape")], "plain file names"),
         ([{"name": "a", "argv": []}], "non-empty `argv`"),
+        # Without these flags neither `collect` nor `--status` would know the job's folder.
+        ([{"name": "a", "argv": ["scripts/train.py", "--output-dir", "r"]}], "without --run-name: add `--run-name"),
+        ([{"name": "a", "argv": ["tuning/search.py", "--optimizer", "sgd"]}], "without --directory"),
     ],
 )
 def test_bad_plans_are_refused_with_the_reason(tmp_path, jobs, message):
@@ -277,6 +280,7 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
         {"name": "run-a", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "run-a"],
          "after": ["tune-a"]},
         {"name": "run-b", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "run-b"]},
+        {"name": "other", "argv": ["job.py", "other", "0", "0"]},
     ])  # fmt: skip
     for trial, status in (("trial_0", "COMPLETED"), ("trial_1", "RUNNING")):
         folder = checkout / "results/tuning/a/a" / trial
@@ -295,7 +299,8 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
     assert ("| tune-a | failed | 1 trial(s) completed, trial 1 at epoch 2; "
             "TypeError: Could not locate class 'X' \\| see the log |") in out  # fmt: skip
     assert "| run-a | waiting | not started |" in out
-    assert "| run-b | started | epoch 3/10 |" in out and "0 of 3 jobs done." in out
+    assert "| run-b | started | epoch 3/10 |" in out and "0 of 4 jobs done." in out
+    assert "| other | waiting |  |" in out  # a script with no known output folder: no progress to read
 
 
 def test_collect_into_needs_a_readable_plan(tmp_path, checkout, capsys):
