@@ -272,3 +272,15 @@ def test_settings_fall_back_to_what_the_run_recorded(tmp_path):
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
     settings = aggregate.variant_settings(load_study(tmp_path)).iloc[0]
     assert (settings["learning_rate"], settings["weight_decay"]) == ("0.001", "0.0001 (coupled)")
+
+
+def test_a_plug_ins_p_comes_from_its_recorded_config(tmp_path):
+    # A plug-in's p is its class's default, absent from the run's config; the manifest records what it ran with.
+    config = make_config("pkg.mod:Port", 0, epochs=2)
+    run_dir = add_run(tmp_path, "port", config, make_history([0.5, 0.4]))
+    add_run(tmp_path, "sgdm", make_config("sgdm", 0, epochs=2), make_history([0.5, 0.4]))
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    manifest["optimizer_config"] = {"learning_rate": 0.1, "partial": 0.125}
+    (run_dir / "manifest.json").write_text(json.dumps(manifest))
+    settings = aggregate.variant_settings(load_study(tmp_path)).set_index("variant")["partial"]
+    assert settings.to_dict() == {"pkg.mod:Port": "0.125", "sgdm": "-"}

@@ -159,7 +159,7 @@ def variant_settings(runs):
                 "variant": run.variant,
                 "learning_rate": _run_setting(run, "learning_rate"),
                 "weight_decay": _run_setting(run, "weight_decay"),
-                "partial": run.partial,
+                "partial": run.partial if run.partial is not None else _run_setting(run, "partial", None),
                 "lr_schedule": run.config.get("lr_schedule"),
                 "batch_size": run.config.get("batch_size"),
             }
@@ -177,12 +177,13 @@ def variant_settings(runs):
     return _sort_summary(table)
 
 
-def _run_setting(run, key):
+def _run_setting(run, key, unknown="default"):
     """A hyperparameter as run, where None in the config means "the registry default".
 
     The config's value when set; else what the run recorded: the learning rate
     of its first epoch (history), the weight decay of the optimizer's config in
-    the manifest (marked coupled or decoupled); else "default".
+    the manifest (marked coupled or decoupled), any other key (a plug-in's p,
+    which only its class knows) from that config too; else `unknown`.
     """
     value = run.config.get(key)
     if value is not None:
@@ -197,7 +198,7 @@ def _run_setting(run, key):
                 return f"{optimizer_config[name]:g} ({kind})"
         return 0.0 if optimizer_config else "default"
     recorded = optimizer_config.get(key)
-    return recorded if _is_number(recorded) else "default"
+    return recorded if _is_number(recorded) else unknown
 
 
 def _is_number(value):
