@@ -252,6 +252,37 @@ def test_title_and_design_notes_come_from_study_json(tmp_path):
     assert "Design notes (from `study.json`):\n\n- No AdamW arm" in setup and "- SGD is read as `sgdm`." in setup
 
 
+def test_a_nested_studys_verdicts_stand_beside_this_studys(tmp_path):
+    """A control arm in a subfolder: its own claims (one only it declares), lined up under the outer claims."""
+    outer = build_world(tmp_path / "study")
+    control = outer / "control"
+    claims.preregister(
+        control, optimizers=["sgd", "sgdm", "adam", "nadam", "amsgrad", "padam"], target_val_accuracy=0.5,
+        learning_rates={"smoke": "tuned"}, min_epochs_generalisation=5, now="2026-01-01T00:00:00+00:00",
+        extra_claims=[{"id": "z", "source": "padam-paper", "rates": ["tuned"], "statement": "Only the arm says so.",
+                       "tests": [{"part": "padam above amsgrad", "a": "padam", "b": "amsgrad", "metric": "test_error",
+                                  "form": "difference", "direction": "higher", "margin": None,
+                                  "generalisation": False, "if_run": False}]}],
+    )  # fmt: skip
+    # In the arm Padam ends well above AMSGrad, so there (d) holds where the outer study contradicts it.
+    build_world(control, {**WORLD, "padam": (0.25, 2.0, 0.0, None)}, declare=False)
+    (control / "study.json").write_text(json.dumps({**json.loads((control / "study.json").read_text()),
+                                                    "title": "the control arm"}))  # fmt: skip
+    (outer / "broken").mkdir()
+    (outer / "broken" / "study.json").write_text("{}")  # no runs/: named, not fatal
+    text = report.write_report(outer).read_text()
+    section = text.split("## Studies kept inside this one\n", 1)[1].split("\n## ", 1)[0]
+    assert "The control arm: 24 of 24 runs finished." in section
+    rows = {line.split(" | ")[0].lstrip("| "): line.rstrip(" |").split(" | ")[1:]
+            for line in section.splitlines() if line.startswith("| (")}  # fmt: skip
+    assert rows["(d) Padam underperforms AMSGrad (higher final test error)."] == ["Contradicted", "Holds"]
+    assert rows["(z) Only the arm says so."] == ["not declared here", "Holds"]
+    assert "### `broken/`\n\nIt cannot be read:" in section
+    # The top of the report points to the section; the claims of the outer study are unchanged by the arm.
+    assert 'their verdicts: section "Studies kept inside this one"' in text
+    assert {c: verdict_of(text, c) for c in EXPECTED} == EXPECTED
+
+
 def test_plugin_optimizers_are_shown_by_class_and_kept_in_full_in_the_csv_files(tmp_path):
     plugin = "keras_resnet_opt.study.seed_port:SeedPortPadam"
     for seed in SEEDS:

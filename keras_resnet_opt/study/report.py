@@ -36,6 +36,7 @@ from keras_resnet_opt.study.layout import STUDY_FILE
 from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section
 from keras_resnet_opt.study.report_claims import claims_section, preregistration_section
 from keras_resnet_opt.study.report_contrasts import contrasts_section
+from keras_resnet_opt.study.report_nested import nested_section
 from keras_resnet_opt.study.report_sections import (
     caveats_section,
     data_caveat,
@@ -97,7 +98,8 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
             ``command`` (the report command, when it took more than the
             study directory), ``related`` (lines: nested studies),
             ``tuning`` (lines, before the results), ``p_analysis``
-            (``{workload: lines}``), ``budgets`` (lines, after the claims),
+            (``{workload: lines}``), ``nested`` (lines, after the claims:
+            the nested studies' verdicts), ``budgets`` (lines, after those),
             ``rate_check`` (lines, after those).
     """
     sections = sections or {}
@@ -148,6 +150,7 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
     if workloads:
         lines += contrasts_section(study, evaluations[workloads[0]]["per_run"], evaluations, figures, declaration)
         lines += claims_section(evaluations, declaration)
+        lines += sections.get("nested", [])
         lines += sections.get("budgets", [])
         lines += sections.get("rate_check", [])
         setups = {}
@@ -224,13 +227,30 @@ def more_tuned_lines(declaration, evaluation, workload):
     ]
 
 
+def nested_studies(study_dir):
+    """The folders of the studies nested in this one: each holds its own study.json (e.g. a control arm)."""
+    return sorted(p.parent for p in Path(study_dir).glob(f"*/{STUDY_FILE}"))
+
+
 def related_lines(study_dir):
-    """Links to the studies nested in this one (a folder with its own study.json, e.g. a control arm)."""
-    nested = sorted(p.parent.name for p in Path(study_dir).glob(f"*/{STUDY_FILE}"))
+    """Links to the studies nested in this one, near the top of the report."""
+    nested = [folder.name for folder in nested_studies(study_dir)]
     if not nested:
         return []
     links = "; ".join(f"`{name}/` (its report: [{name}/report.md]({name}/report.md))" for name in nested)
-    return [f"Studies kept inside this one, each decided on its own: {links}.", ""]
+    return [f"Studies kept inside this one, each decided on its own (their verdicts: section \"Studies kept inside "
+            f"this one\"): {links}.", ""]  # fmt: skip
+
+
+def _nested_analyses(study_dir):
+    """``[(folder name, Analysis)]`` of the nested studies; the error text in place of one that cannot be read."""
+    out = []
+    for folder in nested_studies(study_dir):
+        try:
+            out.append((folder.name, analyse(folder)))
+        except (FileNotFoundError, ValueError) as e:
+            out.append((folder.name, str(e)))
+    return out
 
 
 def _budget_sections(analysis, budget_dirs, study_dir, pdf):
@@ -331,6 +351,7 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
                             tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned)
         for w in analysis.workloads
     }  # fmt: skip
+    sections["nested"] = nested_section(analysis, _nested_analyses(study_dir))
     if budget_dirs:
         sections["budgets"], budget_files = _budget_sections(analysis, budget_dirs, study_dir, pdf)
         written.update(budget_files)
