@@ -15,6 +15,7 @@ from keras_resnet_opt.cli.report import main as report_main
 from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
 from keras_resnet_opt.study import budgets, claims, rate_check, report, report_tuning, tuning_results
 from keras_resnet_opt.study.analysis import analyse
+from keras_resnet_opt.study.report_budgets import rate_check_section
 
 SEEDS = (0, 1, 2)
 OPTIMIZERS = ["sgdm", "adam", "amsgrad", "padam"]
@@ -250,6 +251,8 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     tie.loc[tie["rate_factor"] > 2, "val_error"] = tie.loc[(tie["variant"] == "sgdm") & (tie["rate_factor"] == 1.0),
                                                            "val_error"].iloc[0]  # fmt: skip
     assert rate_check.best_on_validation(tie)[("sgdm", 0)] == (1.0, 0.0)
+    tie_text = "\n".join(rate_check_section(tie, study))
+    assert "- sgdm, seed 0: the tuned rate ties for the lowest final validation error with x3;" in tie_text
     spread = pd.Series([1.0 - pd.read_csv(long / "runs" / f"sgdm-s{s}" / "history.csv")["val_accuracy"].iloc[-1]
                         for s in SEEDS]).std(ddof=1)  # fmt: skip
     assert rate_check.seed_spread(study, "sgdm", rows["workload"].iloc[0]) == pytest.approx(spread)

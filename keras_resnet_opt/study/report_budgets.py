@@ -231,8 +231,13 @@ def rate_check_section(rows, study):
                        "validation error at the tuned rate)" if math.isfinite(spread)
                        else "the seed-to-seed spread is unknown (fewer than two seeds)")  # fmt: skip
         if rate_check.is_tuned(factor):
-            lines.append(f"- {variant}, seed {seed}: the tuned rate has the lowest final validation error; "
-                         f"{spread_text}.")  # fmt: skip
+            same = rows[(rows["variant"] == variant) & (rows["seed"] == seed)]
+            tuned_error = same.loc[same["rate_factor"].map(rate_check.is_tuned), "val_error"].iloc[0]
+            ties = [_factor_text(f) for f, e in zip(same["rate_factor"], same["val_error"])
+                    if not rate_check.is_tuned(f) and e == tuned_error]  # fmt: skip
+            lowest = f"ties for the lowest final validation error with {', '.join(ties)}" if ties else (
+                "has the lowest final validation error")
+            lines.append(f"- {variant}, seed {seed}: the tuned rate {lowest}; {spread_text}.")
         else:
             lines.append(f"- {variant}, seed {seed}: the rate {_factor_text(factor)} the tuned one has the lowest "
                          f"final validation error, {-100.0 * difference:.2f} pp below the tuned rate's; "
