@@ -157,6 +157,8 @@ def test_report_contents_and_files(world_study):
     assert "No published number matches this setup" in text and "Context only" in text
     for caveat in ("subset of 5000", "JPEG re-encoding", "Few epochs", "Trained on CPU", "decide nothing"):
         assert caveat in text
+    assert ("- Model: resnet20, where the published optimizer comparisons the claims come from trained resnet18, "
+            "vgg16: a ranking") in text  # fmt: skip
 
 
 def test_regeneration_is_byte_identical(world_study):
@@ -216,6 +218,8 @@ def test_published_numbers_side_by_side_when_setup_matches(tmp_path):
     # Published Padam ResNet-18: 94.94% accuracy = 5.06% error; this study: 5.50% mean.
     assert "| padam | resnet18 | padam | 200 | 5.06 | 5.50 ±" in text
     assert "No published number matches" not in text
+    assert "- Model: resnet18, where the published optimizer comparisons the claims come from also trained vgg16:" \
+        in text
 
 
 def test_several_workloads_get_a_performance_profile_and_lr_sensitivity(tmp_path):

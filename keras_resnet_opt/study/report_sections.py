@@ -333,6 +333,25 @@ def _p_end_caveats(study):
     ]
 
 
+def _model_caveat(configs):
+    """The networks the published optimizer comparisons trained, where this study trains others.
+
+    The claims come from those comparisons (the Padam paper's wide ResNet-18
+    and the reproducibility report's VGG-16); an optimizer ranking on one
+    network is not known to hold on another.
+    """
+    ours = sorted({str(c.get("model")) for c in configs if c.get("model")})
+    theirs = sorted({r.model for r in published.PUBLISHED if r.source in published.OPTIMIZER_COMPARISONS})
+    others = [m for m in theirs if m not in ours]
+    if not ours or not others:
+        return []
+    also = " also" if len(others) < len(theirs) else ""
+    return [
+        f"Model: {', '.join(ours)}, where the published optimizer comparisons the claims come from{also} trained "
+        f"{', '.join(others)}: a ranking of optimizers on one network is not known to hold on another."
+    ]
+
+
 def caveats_section(study, summary, evaluations, settings=None):
     """"## What this study can and cannot show": the claims it decides, and what limits every conclusion.
 
@@ -359,6 +378,7 @@ def caveats_section(study, summary, evaluations, settings=None):
             f"Few epochs ({', '.join(str(e) for e in epochs)}; the published recipes train 164-200): "
             "the late-training behaviour the claims are about may not be reached."
         )
+    caveats += _model_caveat(configs)
     devices = [str(m.get("device")) for m in manifests if m.get("device")]
     if _is_cpu(devices):
         caveats.append("Trained on CPU: step times are CPU numbers and do not transfer to accelerators.")
