@@ -268,3 +268,11 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     shutil.rmtree(check / "runs")  # a rate-check folder without runs/ reports nothing, and breaks nothing
     assert "Was the tuned rate" not in report.write_report(long).read_text()
     assert not (long / "rate_check.csv").exists()
+
+
+def test_rate_sources_of_one_search_per_variant_are_said_once():
+    from keras_resnet_opt.study.report_budgets import _folded_paths
+
+    paths = ["results/s/tuning/adam/best_hparams.json", "results/s/tuning/sgdm/best_hparams.json", "other/h.json"]
+    assert _folded_paths(paths) == ["`results/s/tuning/<variant>/best_hparams.json` (2 files)", "`other/h.json`"]
+    assert _folded_paths(["a/b/h.json"]) == ["`a/b/h.json`"]

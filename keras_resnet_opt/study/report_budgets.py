@@ -9,6 +9,7 @@ profile across them).
 """
 
 import math
+from pathlib import PurePosixPath
 
 from keras_resnet_opt.study import budgets, rate_check
 from keras_resnet_opt.study.report_claims import VERDICT_TEXT
@@ -88,6 +89,21 @@ def _rate_sources(analysis, workload):
     return sorted(sources)
 
 
+def _folded_paths(paths):
+    """Paths as table text, those that differ only in one folder (one search per variant) said once:
+    ``results/t/sgd/best.json`` and ``results/t/adam/best.json`` become ``results/t/<variant>/best.json`` (2 files)."""
+    groups = {}
+    for path in map(PurePosixPath, paths):
+        groups.setdefault((path.parent.parent, path.name), []).append(path)
+    out = []
+    for (parent, name), members in groups.items():
+        if len(members) > 1:
+            out.append(f"`{parent / '<variant>' / name}` ({len(members)} files)")
+        else:
+            out.append(f"`{members[0]}`")
+    return out
+
+
 def _settings_table(columns):
     """What differs between the budgets besides the epochs: each study's own target, margin and rates."""
     table = []
@@ -103,7 +119,7 @@ def _settings_table(columns):
         )
         rates = settings.get("learning_rates") or {}
         sources = _rate_sources(analysis, workload) if workload is not None else []
-        hparams = "; ".join(f"`{s}`" for s in sources) if sources else "as configured"
+        hparams = "; ".join(_folded_paths(sources)) if sources else "as configured"
         table.append([
             budgets.budget_label(analysis, workload), f"`{analysis.path.name}`", str(epochs or "-"),
             f"{target * 100:g}%" if target is not None else "none", margin_text,
