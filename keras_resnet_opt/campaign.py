@@ -160,8 +160,7 @@ def load_plan(path):
                              f"Received: {list(collect_paths)}")  # fmt: skip
         job = Job(name, tuple(str(a) for a in argv), tuple(entry.get("after", ())), bool(entry.get("threads", True)),
                   collect_paths, bool(entry.get("keep_checkpoints", False)))  # fmt: skip
-        if job.missing_output_flag():
-            flag = job.missing_output_flag()
+        if flag := job.missing_output_flag():
             raise ValueError(f"Campaign job {name!r} runs {argv[0]} without {flag}: add `{flag} <folder>` to its "
                              "argv, so that the driver knows where its outputs are.")  # fmt: skip
         jobs.append(job)

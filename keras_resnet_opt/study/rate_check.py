@@ -80,17 +80,30 @@ def seed_spread(study, variant, workload):
     return float(pd.Series(values).std(ddof=1)) if len(values) >= 2 else math.nan
 
 
+def _compared(rows):
+    """Per (variant, seed) of `rate_check_rows` that has the tuned run and another to compare:
+    ``((variant, seed), its rows with a validation error, which of them is tuned, the tuned one's error)``."""
+    for key, group in rows.groupby(["variant", "seed"], sort=False):
+        group = group[group["val_error"].notna()]
+        at_tuned = group["rate_factor"].map(is_tuned)
+        if not at_tuned.any() or len(group) < 2:
+            continue
+        yield key, group, at_tuned, float(group.loc[at_tuned, "val_error"].iloc[0])
+
+
 def best_on_validation(rows):
     """``{(variant, seed): (best rate_factor, its val error - the tuned rate's)}`` from
     `rate_check_rows`; a tie goes to the tuned rate, and a variant without a finite
     validation error (no validation split) is left out."""
     out = {}
-    for (variant, seed), group in rows.groupby(["variant", "seed"], sort=False):
-        group = group[group["val_error"].notna()]
-        at_tuned = group["rate_factor"].map(is_tuned)
-        if not at_tuned.any() or len(group) < 2:
-            continue
-        tuned_error = float(group.loc[at_tuned, "val_error"].iloc[0])
+    for key, group, at_tuned, tuned_error in _compared(rows):
         best = group.assign(_not_tuned=~at_tuned).sort_values(["val_error", "_not_tuned"]).iloc[0]
-        out[(variant, seed)] = (float(best["rate_factor"]), float(best["val_error"]) - tuned_error)
+        out[key] = (float(best["rate_factor"]), float(best["val_error"]) - tuned_error)
     return out
+
+
+def ties_with_tuned(rows):
+    """``{(variant, seed): [rate_factor, ...]}``: the other rates whose final validation
+    error equals the tuned rate's (the ties `best_on_validation` gives to the tuned rate)."""
+    return {key: [float(f) for f in group.loc[~at_tuned & (group["val_error"] == tuned_error), "rate_factor"]]
+            for key, group, at_tuned, tuned_error in _compared(rows)}  # fmt: skip

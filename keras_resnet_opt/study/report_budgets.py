@@ -238,6 +238,7 @@ def rate_check_section(rows, study):
         .rstrip("\n"),
         "",
     ]
+    ties = rate_check.ties_with_tuned(rows)
     for (variant, seed), (factor, difference) in rate_check.best_on_validation(rows).items():
         workload = rows.loc[rows["variant"] == variant, "workload"].iloc[0]
         spread = rate_check.seed_spread(study, variant, workload)
@@ -247,11 +248,8 @@ def rate_check_section(rows, study):
                        "validation error at the tuned rate)" if math.isfinite(spread)
                        else "the seed-to-seed spread is unknown (fewer than two seeds)")  # fmt: skip
         if rate_check.is_tuned(factor):
-            same = rows[(rows["variant"] == variant) & (rows["seed"] == seed)]
-            tuned_error = same.loc[same["rate_factor"].map(rate_check.is_tuned), "val_error"].iloc[0]
-            ties = [_factor_text(f) for f, e in zip(same["rate_factor"], same["val_error"])
-                    if not rate_check.is_tuned(f) and e == tuned_error]  # fmt: skip
-            lowest = f"ties for the lowest final validation error with {', '.join(ties)}" if ties else (
+            tied = [_factor_text(f) for f in ties[(variant, seed)]]
+            lowest = f"ties for the lowest final validation error with {', '.join(tied)}" if tied else (
                 "has the lowest final validation error")
             lines.append(f"- {variant}, seed {seed}: the tuned rate {lowest}; {spread_text}.")
         else:
