@@ -209,7 +209,8 @@ def test_generalisation_needs_enough_epochs(tmp_path):
     assert "final train error padam 38.0%, sgdm 38.0%" in verdict.reasons[0]  # mean final error 40% - 2
     # The speed parts do not need a fitted training set: they are decided on their own.
     assert [o.spec["part"] for o in verdict.decidable] == [
-        "padam not slower than adam", "padam not slower than amsgrad"
+        "padam not slower than adam",
+        "padam not slower than amsgrad",
     ]
     assert all(o.decided and o.family_size == 2 for o in verdict.decidable)
     untuned = decide(study, per_run, "b", {**strict, "learning_rates": {"smoke": "untuned"}})
@@ -250,6 +251,14 @@ def test_missing_optimizer_makes_a_claim_untestable_and_if_run_tests_are_skipped
     assert no_target.verdict == verdicts.NOT_TESTABLE
 
 
+def test_an_untestable_claim_names_each_missing_optimizer_once(tmp_path):
+    # Claim (f) needs sgd and nadam; with neither run, two of its tests lack both.
+    study, per_run = build(tmp_path, {"amsgrad": BASE, "adam": offset([0.01, 0.02, 0.03])})
+    verdict = decide(study, per_run, "f")
+    assert verdict.verdict == verdicts.NOT_TESTABLE
+    assert verdict.reasons == ("needs runs of nadam and sgd",)
+
+
 # ---------------------------------------------------------------------------
 # Pre-registration
 # ---------------------------------------------------------------------------
@@ -264,7 +273,14 @@ def test_preregister_writes_the_declared_schema_before_runs(tmp_path):
     assert stored["preset"] == "cpu-budget" and stored["preregistration"] == section
     assert section["schema"] == 1 and section["written_at"] == T0
     assert [c["id"] for c in section["contrasts"]] == [
-        "sgd-sgdm", "adam-sgdm", "nadam-sgdm", "amsgrad-sgdm", "padam-sgdm", "padam-amsgrad", "padam-adam"]
+        "sgd-sgdm",
+        "adam-sgdm",
+        "nadam-sgdm",
+        "amsgrad-sgdm",
+        "padam-sgdm",
+        "padam-amsgrad",
+        "padam-adam",
+    ]
     assert [c["id"] for c in section["claims"]] == ["a", "b", "c", "d", "e", "f"]
     assert section["settings"]["equivalence_margin_pp"] == 1.0
     assert section["settings"]["target_val_accuracy"] == 0.8

@@ -175,8 +175,7 @@ def select_p(spec, measures, workload):
     means = scope.groupby("variant")[spec.get("selection", "val_error")].mean().to_dict()
     best = min(candidates, key=lambda v: (means.get(v, math.inf), candidates[v]))
     ranked = tuple(sorted(considered, key=lambda v: (means.get(v, math.inf), v)))
-    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates,
-                      optimizer)
+    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates, optimizer)
 
 
 def declared_p_selection(declaration, measures, workload):
@@ -231,11 +230,11 @@ def decide_claim(claim, measures, workload, regime, settings):
     run = contrasts.variants_in(measures, workload)
     for outcome in outcomes:
         if outcome.status == contrasts.NOT_RUN:
-            name = " or ".join(v for v in (outcome.spec["a"], outcome.spec["b"]) if v not in run)
+            absent = [v for v in (outcome.spec["a"], outcome.spec["b"]) if v not in run]
             if outcome.spec.get("if_run"):
-                notes.append(f"Skipped ({name} not run): {outcome.spec['part']}.")
+                notes.append(f"Skipped ({' or '.join(absent)} not run): {outcome.spec['part']}.")
                 continue
-            missing.append(name)
+            missing += absent
         kept.append(outcome)
     # Skipped tests do not count in the family: evaluate the rest again as one.
     if len(kept) != len(outcomes):
@@ -247,7 +246,15 @@ def decide_claim(claim, measures, workload, regime, settings):
     if not kept:
         return verdict(NOT_TESTABLE, ["no test could be formed (" + (notes[0] if notes else "nothing run") + ")"])
     if missing:
-        return verdict(NOT_TESTABLE, [f"needs runs of {', '.join(sorted(set(missing)))}"])
+        needed = sorted(set(missing))
+        return verdict(
+            NOT_TESTABLE,
+            [
+                f"needs runs of {', '.join(needed[:-1])} and {needed[-1]}"
+                if len(needed) > 1
+                else f"needs runs of {needed[0]}"
+            ],
+        )
     if any(o.status == contrasts.NO_TARGET for o in kept):
         return verdict(
             NOT_TESTABLE, ["needs a validation-accuracy target declared before the runs; study.json has none"]
