@@ -130,6 +130,11 @@ def test_a_budget_without_finished_runs_compares_nothing(tmp_path):
     assert "No optimizer has finished runs at every budget yet." in text
     assert "| long (no finished run yet) | `long` | - | 50% |" in text
     assert "reverses" not in text and not (short / "budgets.csv").exists()
+    # Before its first run writes anything, a declared budget has no runs/ folder at all: shown all the same.
+    (long / "runs" / "sgdm-s0").rename(tmp_path / "moved")
+    (long / "runs").rmdir()
+    text = report.write_report(short, budget_dirs=[long]).read_text()
+    assert "| long (no finished run yet) | `long` | - | 50% |" in text
 
 
 def test_a_variant_missing_at_one_budget(tmp_path):
@@ -161,7 +166,7 @@ def test_cli_budget_flag(two_budgets, capsys):
     assert report_main([str(short), "--budget", str(long)]) == 0
     assert "## Across budgets" in (short / "report.md").read_text()
     assert report_main([str(short), "--budget", str(short.parent / "missing")]) == 2
-    assert "runs" in capsys.readouterr().err
+    assert "has neither" in capsys.readouterr().err  # no runs/, no study.json: a wrong path, not a budget to come
 
 
 @pytest.fixture

@@ -209,8 +209,7 @@ def test_generalisation_needs_enough_epochs(tmp_path):
     assert "final train error padam 38.0%, sgdm 38.0%" in verdict.reasons[0]  # mean final error 40% - 2
     # The speed parts do not need a fitted training set: they are decided on their own.
     assert [o.spec["part"] for o in verdict.decidable] == [
-        "padam not slower than adam",
-        "padam not slower than amsgrad",
+        "padam not slower than adam", "padam not slower than amsgrad"
     ]
     assert all(o.decided and o.family_size == 2 for o in verdict.decidable)
     untuned = decide(study, per_run, "b", {**strict, "learning_rates": {"smoke": "untuned"}})

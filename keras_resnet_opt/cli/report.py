@@ -14,8 +14,8 @@ from keras_resnet_opt.cli.common import EXIT_BAD_INPUT, EXIT_ERROR, EXIT_OK, mak
 EXIT_CODES = {
     EXIT_OK: "the report was written",
     EXIT_ERROR: "an unexpected error",
-    EXIT_BAD_INPUT: "bad input: no runs/ folder (of the study or a --budget study), or a study.json or tuning "
-    "table that cannot be read (one `error:` line)",
+    EXIT_BAD_INPUT: "bad input: no runs/ folder in the study (or neither runs/ nor study.json in a --budget "
+    "study), or a study.json or tuning table that cannot be read (one `error:` line)",
 }
 
 
@@ -33,7 +33,8 @@ def build_parser():
     p.add_argument(
         "--budget", metavar="STUDY_DIR", action="append", default=[],
         help="another study directory: the same comparison at another training budget, set beside this one in "
-        "the section 'Across budgets' (repeatable; default: none)",
+        "the section 'Across budgets'; one whose runs have not started (a study.json, no runs/) is shown as such "
+        "(repeatable; default: none)",
     )
     return p
 

@@ -58,14 +58,15 @@ def evaluate(study, per_run, declaration, workloads):
     return evaluations
 
 
-def analyse(study_dir):
-    """Read `study_dir` and decide what it declared.
+def analyse(study_dir, runs_required=True):
+    """Read `study_dir` and decide what it declared (``runs_required``: as `load_study`'s).
 
     Raises:
-        FileNotFoundError: no ``runs/`` folder.
+        FileNotFoundError: no ``runs/`` folder (with ``runs_required=False``:
+            no ``runs/`` and no study.json).
         ValueError: a study.json that cannot be read.
     """
-    study = load_study(study_dir)
+    study = load_study(study_dir, runs_required)
     declaration = claims.declared(study.plan, sorted({r.variant for r in study.runs}, key=variant_sort_key))
     target = declaration["settings"].get("target_val_accuracy")
     per_run = measures.run_measures(study, target)

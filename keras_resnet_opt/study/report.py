@@ -255,7 +255,7 @@ def _nested_analyses(study_dir):
 
 def _budget_sections(analysis, budget_dirs, study_dir, pdf):
     """The Across budgets lines and figures, with this study as the first budget."""
-    others = [analyse(d) for d in budget_dirs]
+    others = [analyse(d, runs_required=False) for d in budget_dirs]  # a budget may not have started
     columns = budgets.budgets([analysis, *others])
     variants = budgets.shared_variants(columns)
     figures = {}

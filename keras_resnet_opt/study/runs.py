@@ -244,27 +244,35 @@ def load_run(run_dir):
     )
 
 
-def load_study(study_dir):
+def load_study(study_dir, runs_required=True):
     """Read every run under ``study_dir/runs`` (sorted by name) and ``study.json``.
 
     Run folders that cannot be read (no config, broken JSON) are kept in
     `Study.unreadable` with the reason rather than stopping the whole report.
+    With ``runs_required=False`` a declared study whose runs have not started
+    (a study.json and no ``runs/`` yet) reads as a study without runs: a
+    report can set such a study beside itself, as a budget still to come,
+    before its first run writes anything.
 
     Raises:
-        FileNotFoundError: ``study_dir/runs`` does not exist.
+        FileNotFoundError: ``study_dir/runs`` does not exist (and, with
+            ``runs_required=False``, neither does ``study_dir/study.json``).
     """
     study_dir = Path(study_dir)
     runs_dir = study_dir / RUNS_DIR
+    plan_path = study_dir / STUDY_FILE
     if not runs_dir.is_dir():
-        raise FileNotFoundError(
-            f"Expected a study directory with a runs/ folder; {runs_dir} does not exist."
-        )
+        if runs_required:
+            raise FileNotFoundError(f"Expected a study directory with a runs/ folder; {runs_dir} does not exist.")
+        if not plan_path.is_file():
+            raise FileNotFoundError(
+                f"Expected a study directory with a runs/ folder or a {STUDY_FILE}; {study_dir} has neither."
+            )
     runs, unreadable = [], []
-    for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
+    for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()) if runs_dir.is_dir() else ():
         try:
             runs.append(load_run(run_dir))
         except (OSError, ValueError) as error:
             unreadable.append((run_dir.name, f"{type(error).__name__}: {error}"))
-    plan_path = study_dir / STUDY_FILE
     plan = _read_json(plan_path) if plan_path.is_file() else None
     return Study(path=study_dir, runs=tuple(runs), unreadable=tuple(unreadable), plan=plan)

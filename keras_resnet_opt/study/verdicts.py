@@ -175,7 +175,8 @@ def select_p(spec, measures, workload):
     means = scope.groupby("variant")[spec.get("selection", "val_error")].mean().to_dict()
     best = min(candidates, key=lambda v: (means.get(v, math.inf), candidates[v]))
     ranked = tuple(sorted(considered, key=lambda v: (means.get(v, math.inf), v)))
-    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates, optimizer)
+    return PSelection(best, candidates[best], ranked, means, tuple(sorted(common, key=seed_key)), candidates,
+                      optimizer)
 
 
 def declared_p_selection(declaration, measures, workload):
@@ -247,14 +248,8 @@ def decide_claim(claim, measures, workload, regime, settings):
         return verdict(NOT_TESTABLE, ["no test could be formed (" + (notes[0] if notes else "nothing run") + ")"])
     if missing:
         needed = sorted(set(missing))
-        return verdict(
-            NOT_TESTABLE,
-            [
-                f"needs runs of {', '.join(needed[:-1])} and {needed[-1]}"
-                if len(needed) > 1
-                else f"needs runs of {needed[0]}"
-            ],
-        )
+        listed = f"{', '.join(needed[:-1])} and {needed[-1]}" if len(needed) > 1 else needed[0]
+        return verdict(NOT_TESTABLE, [f"needs runs of {listed}"])
     if any(o.status == contrasts.NO_TARGET for o in kept):
         return verdict(
             NOT_TESTABLE, ["needs a validation-accuracy target declared before the runs; study.json has none"]
