@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PRESET ?= cpu-quick
-OPTIMIZER ?= padam
+# Empty: the preset's optimizer (he2016: sgdm), else kro-train's default, padam.
+OPTIMIZER ?=
 # Empty: TFDS `cifar10` (or $$KERAS_RESNET_OPT_DATA_DIR). Set it to use a local copy.
 DATA_DIR ?=
 # More kro-train flags, e.g. ARGS="--seed 1 --wait" (see kro-train --help).
@@ -22,14 +23,15 @@ $(BIN)/.installed: setup.cfg pyproject.toml $(LOCK)
 setup: $(BIN)/.installed
 
 train: setup
-	$(BIN)/kro-train --optimizer $(OPTIMIZER) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
+	$(BIN)/kro-train $(if $(OPTIMIZER),--optimizer $(OPTIMIZER)) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:faulthandler
 
-# After changing setup.cfg's requirements: install them into .venv without the old pins, run
-# the tests, then rewrite $(LOCK) from the versions .venv now has (scripts/write_lock.py).
+# After changing setup.cfg's requirements: install them into .venv without the old pins and
+# rewrite $(LOCK) from the versions .venv now has (scripts/write_lock.py); run `make test`
+# before committing it.
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
