@@ -9,6 +9,7 @@ installed from a local wheel) is not pinned for everyone. ``make setup`` uses
 the file as pip constraints; ``pip install -e .`` does not read it.
 """
 
+import argparse
 import subprocess
 import sys
 from importlib import metadata
@@ -53,7 +54,11 @@ def needed(project=PROJECT, extras=EXTRAS):
     return set(seen) - {canonicalize_name(project)}
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(
+        description="Print requirements.lock (this venv's exact versions of what keras-resnet-opt[dev] needs) "
+        "to standard output; `make lock` writes it to the file.",
+    ).parse_args(argv)  # no options: --help, and a clear error for anything else, before pip runs
     frozen = subprocess.run(
         [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
     ).stdout.splitlines()

@@ -206,3 +206,19 @@ def test_search_reads_a_config_file_under_its_flags(tmp_path):
     path.write_text('optimizer = "adam"\n')
     with pytest.raises(ValueError, match="takes it from --optimizer"):
         search_settings(build_parser().parse_args(["--optimizer", "sgd", "--config", str(path)]))
+
+
+def test_the_lock_writer_answers_help_without_running_pip(monkeypatch, capsys):
+    import runpy
+    import subprocess
+
+    from conftest import REPO
+
+    main = runpy.run_path(str(REPO / "scripts" / "write_lock.py"))["main"]
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("pip ran for --help"))
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0 and "requirements.lock" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main(["--output", "x"])
+    assert stop.value.code == 2 and "unrecognized arguments: --output" in capsys.readouterr().err
