@@ -212,6 +212,52 @@ def test_compare_declares_claims_before_any_run_starts(tmp_path, monkeypatch):
         compare.main(argv[:-3] + ["--target-val-accuracy", "60", "--no-report"])
 
 
+OWN_CLAIM = {
+    "id": "g", "statement": "Padam at p = 1/4 ends below Adam.", "source": "our hypothesis",
+    "tests": [{"part": "padam(p=0.25) below adam", "a": "padam(p=0.25)", "b": "adam", "metric": "test_error",
+               "form": "difference", "direction": "lower"}],
+}  # fmt: skip
+
+
+def test_compare_declares_a_users_own_claims_beside_the_defaults(tmp_path, monkeypatch, capsys):
+    from keras_resnet_opt.cli import compare
+
+    study_dir = tmp_path / "study"
+    monkeypatch.setattr(compare, "run_study", lambda *a, **k: {})
+    claims_file = tmp_path / "claims.json"
+    claims_file.write_text(json.dumps({"claims": [OWN_CLAIM]}))
+    argv = ["--preset", "smoke", "--optimizers", "sgdm,adam,padam", "--seeds", "3", "--partial", "0.25",
+            "--study-dir", str(study_dir), "--claims", str(claims_file), "--no-report"]  # fmt: skip
+    assert compare.main(argv) == 0
+    declared = json.loads((study_dir / "study.json").read_text())["preregistration"]["claims"]
+    own = next(c for c in declared if c["id"] == "g")
+    assert own["tests"][0]["a"] == "padam(p=0.25)" and own["rates"] == ["tuned"] and not own["after_results"]
+    assert {"a", "b", "d"} <= {c["id"] for c in declared}  # the defaults stay
+
+    # Each mistake stops before any run, naming the file and what to change.
+    bad_cases = [
+        ("[{", "is not valid JSON"),
+        (json.dumps({"claim": []}), 'must hold a list of claims (JSON objects), or {"claims": [...]}'),
+        (json.dumps([{**OWN_CLAIM, "statement": ""}]), "needs an 'id' and a 'statement'"),
+        (json.dumps([{**OWN_CLAIM, "tests": [{**OWN_CLAIM["tests"][0], "a": "adm"}]}]),
+         "compares adm, which this study does not plan (it plans sgdm, adam, padam, padam(p=0.25))"),
+        (json.dumps([{**OWN_CLAIM, "id": "a"}]), "Each claim needs its own id"),
+    ]  # fmt: skip
+    for text, message in bad_cases:
+        claims_file.write_text(text)
+        with pytest.raises(SystemExit) as stop:
+            compare.main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and message in err, err
+    # A test marked if_run may name what the study does not run; a missing file is named.
+    claims_file.write_text(json.dumps([{**OWN_CLAIM, "tests": [{**OWN_CLAIM["tests"][0], "a": "nadam",
+                                                                 "if_run": True}]}]))  # fmt: skip
+    assert compare.main(argv) == 0
+    with pytest.raises(SystemExit):
+        compare.main(argv[:-3] + ["--claims", str(tmp_path / "nope.json"), "--no-report"])
+    assert "nope.json does not exist" in capsys.readouterr().err
+
+
 def test_rewriting_the_plan_keeps_the_declarations_title_and_design_notes(tmp_path):
     from keras_resnet_opt.study.grid import write_study_file
 

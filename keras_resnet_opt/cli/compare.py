@@ -82,6 +82,12 @@ def build_parser():
         "optimizer), protocol (fixed by a reproduced protocol) or untuned (registry defaults) (default: tuned "
         "with --hparams, else untuned)",
     )
+    p.add_argument(
+        "--claims", metavar="FILE",
+        help='JSON file of your own claims (a list, or {"claims": [...]}; docs/studies.md), declared in study.json '
+        "beside the default ones before any run starts and decided in the report by the same rules (default: the "
+        "default claims only)",
+    )
     p.add_argument("--no-report", action="store_true", help="run the grid only; write no report")
     return p
 
@@ -123,12 +129,15 @@ def main(argv=None):
             partial_sweep=args.partial_sweep, data_dir=args.data_dir,
             command=shlex.join(["python", "scripts/compare.py", *argv]),
         )
-        from keras_resnet_opt.study.claims import preregister  # pandas: not for --help
+        from keras_resnet_opt.study.claims import preregister, read_claims_file  # pandas: not for --help
+        from keras_resnet_opt.study.runs import variant_of
 
+        planned = list(dict.fromkeys(variant_of(cell.optimizer, cell.partial) for cell in cells))
+        own = read_claims_file(args.claims, planned) if args.claims else ()
         rates = args.learning_rates or (TUNED if args.hparams else UNTUNED)
         preregister(
             args.study_dir, optimizers=optimizers, target_val_accuracy=args.target_val_accuracy,
-            learning_rates={args.preset: rates}, equivalence_margin_pp=args.equivalence_margin,
+            learning_rates={args.preset: rates}, equivalence_margin_pp=args.equivalence_margin, extra_claims=own,
         )
         # A replicated run wants every GPU, so only default-strategy runs are pinned to one.
         pin = args.strategy in (None, "default")

@@ -148,6 +148,53 @@ def results_exist(study_dir):
     return any((run / name).is_file() for run in runs_dir.iterdir() if run.is_dir() for name in RESULT_FILES)
 
 
+def read_claims_file(path, variants=None):
+    """The claims a user declares in a JSON file (``kro-compare --claims``), each checked.
+
+    The file holds a list of claims, or ``{"claims": [...]}``, each in the
+    schema of `claim_schema` (an ``id``, a ``statement`` and its ``tests``;
+    docs/studies.md has a worked example). They are declared beside the
+    default claims, so a study decides a user's own hypothesis by the same
+    rules, and only if it was written down before the runs.
+
+    Args:
+        path: the JSON file.
+        variants: the variants the study plans (``"padam(p=0.25)"`` for a p
+            sweep's); a test naming another one fails here, not as "not
+            testable" after the runs, unless it is marked ``if_run``. None:
+            not checked.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not JSON, not a list of claims, a malformed claim, or a
+            test of a variant the study does not plan; naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"The claims file {path} does not exist.")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}).") from None
+    items = data.get("claims") if isinstance(data, dict) else data
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError(f'{path} must hold a list of claims (JSON objects), or {{"claims": [...]}}.')
+    try:
+        claims = [normalise_claim(item) for item in items]
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
+    for claim in claims if variants is not None else ():
+        for test in claim["tests"]:
+            unplanned = [v for v in (test["a"], test["b"]) if v not in variants]
+            if unplanned and not test["if_run"]:
+                raise ValueError(
+                    f"{path}: claim {claim['id']!r}, test {test['part']!r} compares {', '.join(unplanned)}, which "
+                    f"this study does not plan (it plans {', '.join(variants)}). Add it to --optimizers (a p "
+                    'sweep\'s variant to --partial), or mark the test "if_run": true.'
+                )
+    return claims
+
+
 def read_study_file(study_dir):
     """The parsed ``study.json`` ({} when the study has none yet)."""
     path = Path(study_dir) / STUDY_FILE
