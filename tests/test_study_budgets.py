@@ -100,6 +100,31 @@ def test_each_budget_keeps_its_own_decisions(two_budgets):
         assert all(abs(mean) < 1e-9 and n == 3 for mean, _, _, n in by_budget.values())
 
 
+def test_the_papers_picture_is_read_from_the_test_error_along_training(two_budgets, tmp_path):
+    short, long = two_budgets
+    columns = budgets.budgets([analyse(short), analyse(long)])
+    along = {(a, b): v for a, b, v in budgets.along_contrasts(columns)}
+    readings = [budgets.picture(along[("adam", "sgdm")][w]) for _, w in columns]
+    # adam ahead all along at 10 epochs, behind all along at 30: the picture needs both in one budget.
+    assert readings == [budgets.AHEAD_ONLY, budgets.BEHIND_ONLY]
+    # A budget where adam converges fast to a worse end: ahead at 25% and 50%, behind at 100%.
+    picture = tmp_path / "picture"
+    declare(picture, "b30")
+    for seed in SEEDS:
+        for optimizer, final, k in (("sgdm", 0.08, 0.1), ("adam", 0.12 + JITTER[seed], 1.5)):
+            write_run(picture, optimizer, seed, curve(final + SEED_EFFECT[seed], k, 0.0, seed, 30), preset="b30",
+                      epochs=30, subset=None)  # fmt: skip
+    columns = budgets.budgets([analyse(short), analyse(picture)])
+    (_, _, by_budget), = budgets.along_contrasts(columns, [("adam", "sgdm")])
+    mean, low, high, n = by_budget[columns[1][1]]["25%"]
+    assert n == 3 and high < 0 and by_budget[columns[1][1]]["100%"][1] > 0
+    assert budgets.picture(by_budget[columns[1][1]]) == budgets.PICTURE
+    text = report.write_report(short, budget_dirs=[picture]).read_text()
+    row = next(line for line in text.splitlines() if line.startswith("| adam - sgdm | ") and "(30 ep)" in line)
+    assert row.endswith("| ahead early, behind at the end |")
+    assert "claim (a) is what decides it" in text
+
+
 def test_report_across_budgets(two_budgets):
     short, long = two_budgets
     text = report.write_report(short, budget_dirs=[long]).read_text()

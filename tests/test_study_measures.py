@@ -72,6 +72,14 @@ def test_train_loss_at_fractions_of_training(tmp_path):
     run = load_run(add_run(tmp_path, "a", history(np.linspace(0.2, 0.7, 10), loss=loss)))
     # 10 epochs: 25% -> epoch ceil(2.5) = 3, 50% -> epoch 5, 100% -> epoch 10.
     assert [measures.train_loss_at(run, f) for f in (0.25, 0.5, 1.0)] == pytest.approx([1.6, 1.3, 0.8])
+    # The test error is read at the same epochs; a run cut short has none at 50%.
+    errors = [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25]
+    run = load_run(add_run(tmp_path, "b", history(np.linspace(0.2, 0.7, 10), test_error=errors)))
+    assert [measures.test_error_at(run, f) for f in (0.25, 0.5)] == pytest.approx([0.7, 0.5])
+    per_run = measures.run_measures([run])
+    assert per_run.loc[0, ["test_error_25", "test_error_50"]].tolist() == pytest.approx([0.7, 0.5])
+    short = load_run(add_run(tmp_path, "c", history(np.linspace(0.2, 0.4, 4), test_error=errors[:4]), epochs=10))
+    assert measures.test_error_at(short, 0.25) == pytest.approx(0.7) and math.isnan(measures.test_error_at(short, 0.5))
 
 
 def test_constant_lr_phases():

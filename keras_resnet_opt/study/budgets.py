@@ -14,6 +14,10 @@ up:
   error), each with its unpaired interval over seeds (descriptive);
 - `gap_contrasts`: the gap of each declared contrast ``a - b``, paired by
   seed within each budget (descriptive: no claim is decided on it);
+- `along_contrasts` and `picture`: each declared contrast's test-error
+  difference at 25%, 50% and 100% of training, paired by seed within each
+  budget, and whether it shows the Padam paper's picture, ``a`` ahead early
+  and behind at the end (descriptive: claim (a) is what decides it);
 - `contrast_changes`: each contrast declared at every budget, its decision at
   each, and whether the decision reverses (significant one way at one budget
   and the other way at another), appears, or stays;
@@ -121,6 +125,54 @@ def gap_contrasts(columns, pairs=None):
             by_budget[workload] = (mean, low, high, 0 if pair is None else pair.n)
         out.append((a, b, by_budget))
     return out
+
+
+# Where along training the test error is compared (`measures`), and what the paper's picture needs.
+ALONG = (("25%", "test_error_25"), ("50%", "test_error_50"), ("100%", "test_error"))
+PICTURE = "ahead early, behind at the end"
+AHEAD_ONLY = "ahead early only"
+BEHIND_ONLY = "behind at the end only"
+NEITHER = "neither"
+
+
+def along_contrasts(columns, pairs=None):
+    """Paired test error ``a - b`` along training per budget: ``[(a, b, {workload: {label: (mean, low, high, n)}})]``.
+
+    In pp, at the `ALONG` points (`measures.ALONG_FRACTIONS` of each run's
+    own budget, then the end).
+    """
+    pairs = shared_contrasts(columns) if pairs is None else pairs
+    out = []
+    for a, b in pairs:
+        by_budget = {}
+        for analysis, workload in columns:
+            by_budget[workload] = {}
+            for label, metric in ALONG:
+                pair = contrasts.paired(analysis.per_run, workload, a, b, metric)
+                mean, low, high = contrasts.finite_interval(pair)
+                by_budget[workload][label] = (mean, low, high, 0 if pair is None else pair.n)
+        out.append((a, b, by_budget))
+    return out
+
+
+def picture(along):
+    """Whether one budget's `along_contrasts` entry shows ``a`` ahead early and behind at the end.
+
+    "Ahead early": the 95% paired interval of ``a - b`` lies below 0 at 25% or
+    at 50% of training; "behind at the end": it lies above 0 at the end.
+    Unadjusted intervals, so a description of the curves, not a test.
+    """
+
+    def below(label):
+        low, high = along[label][1:3]
+        return math.isfinite(high) and high < 0
+
+    final_low, final_high = along["100%"][1:3]
+    early = below("25%") or below("50%")
+    late = math.isfinite(final_low) and final_low > 0
+    if early and late:
+        return PICTURE
+    return AHEAD_ONLY if early else BEHIND_ONLY if late else NEITHER
 
 
 def _outcome(analysis, workload, a, b):

@@ -75,6 +75,8 @@ RATE_REGIMES = (TUNED, PROTOCOL, UNTUNED)
 # to that unit, what it is). Every measure is better when lower.
 METRICS = {
     "test_error": ("pp", 100.0, "final test error"),
+    "test_error_25": ("pp", 100.0, "test error at 25% of training"),
+    "test_error_50": ("pp", 100.0, "test error at 50% of training"),
     "val_error": ("pp", 100.0, "final validation error"),
     "train_error": ("pp", 100.0, "final train error"),
     "gen_gap": ("pp", 100.0, "generalisation gap (test error - train error)"),

@@ -21,6 +21,9 @@ load:
 - train loss at 25%, 50% and 100% of training: the mean training loss of
   the epoch at or just past that fraction, ``ceil(f * E)``; the second
   convergence measure, which needs no target.
+- test error at 25% and 50% of training, read at the same epochs: with the
+  final test error, the path an optimizer took to its end (the Padam paper's
+  picture of adaptive methods ahead early and behind at the end).
 - smoothness: the residual standard deviation of the per-epoch test (and
   validation) error around its centred 3-epoch moving average, computed only
   inside constant-learning-rate phases (`constant_lr_phases`), so a decay's
@@ -40,6 +43,8 @@ from keras_resnet_opt.study.runs import Study, is_main_variant
 
 # Fractions of the training budget at which the train loss is read.
 LOSS_FRACTIONS = (0.25, 0.5, 1.0)
+# ... and the test error part-way (at 100% it is the final test error).
+ALONG_FRACTIONS = (0.25, 0.5)
 
 
 def _finite(value):
@@ -128,14 +133,24 @@ def time_to_target(run, target_val_accuracy):
     return {"reached": True, "epoch": epoch, "steps": epoch * steps_per_epoch(run), "restricted": epoch / budget}
 
 
-def train_loss_at(run, fraction):
-    """Mean train loss of epoch ``ceil(fraction * E)`` (NaN when that epoch is missing)."""
+def _at_fraction(run, fraction, series):
+    """``series(history)`` at epoch ``ceil(fraction * E)`` (NaN when that epoch is missing)."""
     budget = run.epochs or run.epochs_completed
     if not budget:
         return math.nan
     epoch = max(1, math.ceil(fraction * budget - 1e-9))
     row = run.history[run.history["epoch"] == epoch]
-    return float(column(row, "loss").iloc[0]) if len(row) else math.nan
+    return float(series(row).iloc[0]) if len(row) else math.nan
+
+
+def train_loss_at(run, fraction):
+    """Mean train loss of epoch ``ceil(fraction * E)`` (NaN when that epoch is missing)."""
+    return _at_fraction(run, fraction, lambda history: column(history, "loss"))
+
+
+def test_error_at(run, fraction):
+    """Test error after epoch ``ceil(fraction * E)`` (NaN when that epoch is missing)."""
+    return _at_fraction(run, fraction, test_error_series)
 
 
 def constant_lr_phases(epochs, schedule="step", boundaries=()):
@@ -251,5 +266,7 @@ def run_measures(runs, target_val_accuracy=None):
         }
         for fraction in LOSS_FRACTIONS:
             row[f"train_loss_{int(fraction * 100)}"] = train_loss_at(run, fraction)
+        for fraction in ALONG_FRACTIONS:
+            row[f"test_error_{int(fraction * 100)}"] = test_error_at(run, fraction)
         rows.append(row)
     return pd.DataFrame(rows)
