@@ -401,3 +401,19 @@ def test_caveats_say_how_train_error_is_measured_and_when_p_half_is_not_the_amsg
     assert differs == (padam_beta_2 != 0.99)
     if differs:
         assert "amsgrad: beta_1 0.9, beta_2 0.99, epsilon 1e-08; padam(p=1/2): beta_1 0.9, beta_2 0.999" in caveats
+
+
+def test_the_seeds_a_next_study_needs_come_from_this_studys_own_spread(tmp_path):
+    claims.preregister(tmp_path, optimizers=["sgdm", "adam"], learning_rates={"smoke": "tuned"},
+                       now="2026-01-01T00:00:00+00:00")  # fmt: skip
+    # adam - sgdm = +1, +3, +2 pp: a paired SD of exactly 1 pp, one declared contrast (alpha / 1 = 0.05).
+    for seed, difference in zip(SEEDS, (0.01, 0.03, 0.02)):
+        base = 0.10 + SEED_EFFECT[seed]
+        write_run(tmp_path, "sgdm", seed, curve(base, 0.3, 0.0, seed))
+        write_run(tmp_path, "adam", seed, curve(base + difference, 0.3, 0.0, seed))
+    text = report.write_report(tmp_path).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("Seeds for a next study"))
+    assert "vary by 1.00 pp from seed to seed (pooled over the 1 declared contrasts, df = 2)" in line
+    # d = 1 at two-sided 0.05 and 80% power takes 10 pairs (the textbook value of the paired t-test).
+    assert "finds a true difference of 1 pp 80% of the time with about 10 paired seeds" in line
+    assert "This study ran 3." in line

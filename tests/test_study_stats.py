@@ -130,3 +130,30 @@ def test_a_whole_epoch_measure_is_never_more_certain_than_its_rounding():
     # a sample SD above the floor is used as it is
     spread = stats.paired_t([0.0, 10.0, 20.0], floor)
     assert spread.sd_used == spread.sd == pytest.approx(10.0)
+
+
+def _simulated_power(n, sd, difference, reject, draws=20000):
+    """Share of `draws` simulated studies of `n` normal paired differences in which `reject(PairedT)` holds."""
+    rng = np.random.default_rng(7)
+    samples = rng.normal(difference, sd, size=(draws, n))
+    return float(np.mean([reject(stats.paired_t(row)) for row in samples]))
+
+
+def test_planning_powers_agree_with_simulated_studies():
+    # The paired t-test: G*Power's textbook value (d = 1, n = 10, two-sided 0.05) is 0.803.
+    assert stats.power_difference(10, 1.0, 1.0, 0.05) == pytest.approx(0.803, abs=0.001)
+    simulated = _simulated_power(6, 2.0, 2.5, lambda t: t.p_two_sided() <= 0.01)
+    assert stats.power_difference(6, 2.0, 2.5, 0.01) == pytest.approx(simulated, abs=0.015)
+    # TOST within ±1 with true difference 0.2: a lower bound, close where the power is high.
+    simulated = _simulated_power(12, 1.0, 0.2, lambda t: stats.tost_p(t, 1.0) <= 0.05)
+    assert stats.power_equivalence(12, 1.0, 1.0, 0.05, 0.2) == pytest.approx(simulated, abs=0.02)
+    assert stats.power_equivalence(12, 1.0, 1.0, 0.05, 0.2) <= simulated + 0.005
+    assert stats.seeds_needed(lambda n: stats.power_difference(n, 1.0, 1.0, 0.05)) == 10
+    assert stats.seeds_needed(lambda n: stats.power_difference(n, 1.0, 0.01, 0.05), most=50) is None
+
+
+def test_pooled_sd_weights_each_set_by_its_degrees_of_freedom():
+    a, b = stats.paired_t([1.0, 2.0, 3.0]), stats.paired_t([0.0, 4.0])  # sd 1 (df 2), sd sqrt(8) (df 1)
+    sd, df = stats.pooled_sd([a, b, stats.paired_t([5.0])])
+    assert df == 3 and sd == pytest.approx(math.sqrt((2 * 1.0 + 1 * 8.0) / 3))
+    assert math.isnan(stats.pooled_sd([stats.paired_t([1.0])])[0])

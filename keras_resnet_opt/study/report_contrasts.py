@@ -5,7 +5,8 @@ the family); this section writes the decision down with the numbers behind
 it, then the same pairs on the measures that decide nothing here (loss at
 25/50/100% of training, time to target, smoothness), then McNemar on one
 seed's pair of runs: how much of a difference the test images alone could
-make.
+make, and last how many seeds a next study would need at this study's own
+seed-to-seed spread (planning; it decides nothing).
 """
 
 import math
@@ -126,6 +127,51 @@ def _mcnemar_rows(study, workload, outcomes):
     return rows
 
 
+# Planning: the power a next study should have, and the largest number of seeds worth naming.
+PLANNING_POWER = 0.8
+PLANNING_MOST_SEEDS = 200
+
+
+def _seeds_text(n):
+    return f"about {n}" if n is not None else f"more than {PLANNING_MOST_SEEDS}"
+
+
+def planning_lines(outcomes, settings):
+    """How many paired seeds a next study needs, at the spread of this one's declared contrasts (final test error).
+
+    The spread is the standard deviation of the paired differences pooled
+    over the declared contrasts (`stats.pooled_sd`); each test is planned at
+    alpha / m, the strictest step of Holm over a family of m. A planning aid
+    for whoever repeats the study, worked out from this study's own spread;
+    it decides nothing.
+    """
+    paired = [o.paired.t for o in outcomes if o.paired is not None]
+    sd, df = stats.pooled_sd(paired)
+    if not math.isfinite(sd) or sd <= 0:
+        return []
+    m = len(paired)
+    alpha = settings["alpha"] / m
+    margin = settings["equivalence_margin_pp"]
+
+    def needed(power):
+        return _seeds_text(stats.seeds_needed(power, PLANNING_POWER, PLANNING_MOST_SEEDS))
+
+    one = needed(lambda n: stats.power_difference(n, sd, margin, alpha))
+    two = needed(lambda n: stats.power_difference(n, sd, 2 * margin, alpha))
+    like = needed(lambda n: stats.power_equivalence(n, sd, margin, alpha))
+    ran = max(t.n for t in paired)
+    return [
+        f"Seeds for a next study (planning, worked out from this study's own spread; it decides nothing): the "
+        f"paired differences of final test error vary by {sd:.2f} pp from seed to seed (pooled over the {m} "
+        f"declared contrasts, df = {df}). At that spread, with each test at alpha / {m} = {alpha:.3g} (the "
+        f"strictest step of Holm over the family), a paired test finds a true difference of {margin:g} pp "
+        f"{PLANNING_POWER:.0%} of the time with {one} paired seeds, and one of {2 * margin:g} pp with {two}; "
+        f"showing two optimizers that truly do not differ equivalent within ±{margin:g} pp (TOST) takes {like}. "
+        f"This study ran {ran}.",
+        "",
+    ]
+
+
 def contrasts_section(study, per_run, evaluations, figures, declaration):
     """"## Paired contrasts": per workload, the declared family, its forest plot, other measures, McNemar."""
     settings = declaration["settings"]
@@ -162,6 +208,7 @@ def contrasts_section(study, per_run, evaluations, figures, declaration):
                 "to decide.",
                 "",
             ]
+        lines += planning_lines(outcomes, settings)
         secondary = _secondary_rows(per_run, workload, outcomes)
         if secondary:
             lines += [

@@ -22,7 +22,10 @@ that answers it:
 - a time that some runs never reach: the Kaplan-Meier median, which counts a
   run that never got there instead of dropping it;
 - how jagged a curve is: the residual standard deviation around its 3-point
-  moving average.
+  moving average;
+- how many seeds the next study needs: the power of the paired t-test
+  (noncentral t) and of TOST at a given spread, for planning only: no
+  decision here uses it.
 
 Everything works in whatever unit the caller passes (the report passes
 percentage points); NaN marks what cannot be computed.
@@ -162,6 +165,56 @@ def outside_margin_p(paired, margin):
     if not math.isfinite(paired.mean):
         return math.nan
     return paired.p_greater(margin) if paired.mean >= 0 else paired.p_less(-margin)
+
+
+def pooled_sd(paired_ts):
+    """``(sd, df)`` pooled over several `PairedT` (each about its own mean): sqrt(sum (n - 1) sd^2 / sum (n - 1)).
+
+    Sets with fewer than two values add nothing; ``(nan, 0)`` when none has two.
+    """
+    usable = [t for t in paired_ts if t.n >= 2 and math.isfinite(t.sd)]
+    df = sum(t.df for t in usable)
+    if not df:
+        return math.nan, 0
+    return math.sqrt(sum(t.df * t.sd**2 for t in usable) / df), df
+
+
+def power_difference(n, sd, difference, alpha):
+    """Power of the two-sided paired t-test at level `alpha`, with `n` pairs, when the true mean is `difference`.
+
+    Exact under normal differences with standard deviation `sd` (noncentral t).
+    """
+    if n < 2 or not sd > 0:
+        return math.nan
+    df = n - 1
+    shift = difference / (sd / math.sqrt(n))
+    critical = stats.t.ppf(1.0 - alpha / 2.0, df)
+    return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+
+
+def power_equivalence(n, sd, margin, alpha, difference=0.0):
+    """Power of TOST within ``±margin`` (each one-sided test at `alpha`) with `n` pairs, true mean `difference`.
+
+    ``P(lower test rejects) + P(upper test rejects) - 1``, each from the
+    noncentral t: a lower bound on the chance both reject, and close to it
+    wherever the power is worth having (both chances near 1).
+    """
+    if n < 2 or not sd > 0:
+        return math.nan
+    df = n - 1
+    se = sd / math.sqrt(n)
+    critical = stats.t.ppf(1.0 - alpha, df)
+    lower = stats.nct.sf(critical, df, (difference + margin) / se)
+    upper = stats.nct.cdf(-critical, df, (difference - margin) / se)
+    return max(0.0, float(lower + upper - 1.0))
+
+
+def seeds_needed(power, target=0.8, most=200):
+    """The fewest pairs ``n`` in 2..`most` with ``power(n) >= target``; None when even `most` is not enough."""
+    for n in range(2, most + 1):
+        if power(n) >= target:
+            return n
+    return None
 
 
 def holm(pvalues):
