@@ -303,6 +303,39 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
     assert "| other | waiting |  |" in out  # a script with no known output folder: no progress to read
 
 
+def test_time_left_follows_the_pace_of_the_campaigns_own_runs(tmp_path, checkout, capsys):
+    from keras_resnet_opt.campaign import time_left
+    from keras_resnet_opt.cli.campaign import main
+    from keras_resnet_opt.training.run_folder import write_history
+
+    runs = "results/study/runs"
+    plan = _plan(tmp_path, [
+        {"name": "tune", "argv": ["tuning/search.py", "--optimizer", "a", "--directory", "results/tuning/a"]},
+        {"name": "a", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "a"]},
+        {"name": "b", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "b"]},
+        {"name": "c", "argv": ["scripts/train.py", "--preset", "cpu-budget-30", "--output-dir", runs,
+                               "--run-name", "c"]},
+    ])  # fmt: skip
+    # The first epoch compiles (999 s); then 100, 110, 130 s for 45,000 training images: 110 s an epoch.
+    times = (999.0, 100.0, 130.0, 110.0)
+    for name, epochs in (("a", 4), ("b", 10)):
+        write_history(checkout / runs / name, [{"epoch": i + 1, "loss": 1.0, "epoch_time_s": t}
+                                               for i, t in enumerate(times)])  # fmt: skip
+        (checkout / runs / name / "config.json").write_text(json.dumps({"epochs": epochs, "val_size": 5000}))
+    campaign = tmp_path / "campaign"
+    campaign.mkdir()
+    (campaign / "state.json").write_text(json.dumps({"jobs": {"a": {"status": "done"}}}))
+    left = time_left(plan, campaign, checkout, workers=2)
+    # b: 6 epochs left; c (not started, resolved from its preset): 30 epochs of 45,000 images.
+    assert left["worker_s"] == pytest.approx((6 + 30) * 110.0)
+    assert left["machine_s"] == pytest.approx(30 * 110.0)  # the longest job bounds the wall time
+    assert left["jobs"] == 3 and left["unestimated"] == ["tune"]
+    assert main([str(plan), "--campaign-dir", str(campaign), "--code-dir", str(checkout), "--status"]) == 0
+    assert "Left: 3 jobs, roughly 1 worker-hours: about 1 hours of this machine at 2 at a time" in (
+        capsys.readouterr().out
+    )
+
+
 def test_collect_into_needs_a_readable_plan(tmp_path, checkout, capsys):
     from keras_resnet_opt.cli.campaign import main
 

@@ -1,5 +1,6 @@
 """``kro-campaign PLAN`` (``python scripts/campaign.py``): run a long study's jobs, K at a time, resumably."""
 
+import math
 import sys
 
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
@@ -38,14 +39,30 @@ def build_parser():
     p.add_argument(
         "--status", action="store_true",
         help="run nothing: print each job's state and progress (a run's epochs, a search's trials) as a Markdown "
-        "table, read from state.json and the jobs' own outputs, and exit (default: run the plan)",
+        "table, read from state.json and the jobs' own outputs, then a rough estimate of the time left at "
+        "--workers at a time, and exit (default: run the plan)",
     )
     return p
 
 
+def time_left_sentence(left, workers):
+    """One line on the work left, in hours (`campaign.time_left`)."""
+    if math.isnan(left["worker_s"]):
+        text = f"Left: {left['jobs']} jobs; no run has recorded an epoch time yet, so no estimate."
+    else:
+        text = (
+            f"Left: {left['jobs']} jobs, roughly {left['worker_s'] / 3600:.0f} worker-hours: about "
+            f"{left['machine_s'] / 3600:.0f} hours of this machine at {workers} at a time (from the epoch times of "
+            "the campaign's most recent runs)."
+        )
+    if left["unestimated"]:
+        text += f" Not estimated: {', '.join(left['unestimated'])}."
+    return text
+
+
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign
+    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign, time_left
 
     if args.collect_into:
         try:
@@ -64,6 +81,9 @@ def main(argv=None):
             text = text.replace("|", "\\|")  # an error message must not split the table's row
             print(f"| {name} | {state} | {text} |")
         print(f"\n{sum(state == DONE for _, state, _ in rows)} of {len(rows)} jobs done.")
+        left = time_left(args.plan, args.campaign_dir, args.code_dir, args.workers)
+        if left["jobs"]:
+            print(time_left_sentence(left, args.workers))
         return EXIT_OK
     try:
         status = run_campaign(

@@ -15,6 +15,9 @@ CLASS_NAMES = (
 )
 NUM_CLASSES = len(CLASS_NAMES)
 IMAGE_SHAPE = (32, 32, 3)
+# Images in the official training and test splits.
+TRAIN_IMAGES = 50000
+TEST_IMAGES = 10000
 
 # The record `kro-jpeg-copy` writes inside a derived copy (and that is committed beside the runs trained on it).
 COPY_PROVENANCE = "PROVENANCE.json"
