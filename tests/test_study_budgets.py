@@ -106,7 +106,10 @@ def test_the_papers_picture_is_read_from_the_test_error_along_training(two_budge
     along = {(a, b): v for a, b, v in budgets.along_contrasts(columns)}
     readings = [budgets.picture(along[("adam", "sgdm")][w]) for _, w in columns]
     # adam ahead all along at 10 epochs, behind all along at 30: the picture needs both in one budget.
-    assert readings == [budgets.AHEAD_ONLY, budgets.BEHIND_ONLY]
+    assert readings == ["ahead early, ahead at the end", "behind early, behind at the end"]
+    unclear = {"25%": (-1.0, -3.0, 1.0, 3), "50%": (-1.0, -3.0, 1.0, 3), "100%": (2.0, 0.5, 3.5, 3)}
+    assert budgets.picture(unclear) == "no clear difference early, behind at the end"
+    assert budgets.picture({**unclear, "50%": (-1.0, float("nan"), float("nan"), 1)}) == budgets.NOT_AVAILABLE
     # A budget where adam converges fast to a worse end: ahead at 25% and 50%, behind at 100%.
     picture = tmp_path / "picture"
     declare(picture, "b30")
@@ -121,8 +124,8 @@ def test_the_papers_picture_is_read_from_the_test_error_along_training(two_budge
     assert budgets.picture(by_budget[columns[1][1]]) == budgets.PICTURE
     text = report.write_report(short, budget_dirs=[picture]).read_text()
     row = next(line for line in text.splitlines() if line.startswith("| adam - sgdm | ") and "(30 ep)" in line)
-    assert row.endswith("| ahead early, behind at the end |")
-    assert "claim (a) is what decides it" in text
+    assert row.endswith("| ahead early, behind at the end: the paper's picture |")
+    assert "(resnet20 b10 (10 ep): epochs 3, 5, 10; resnet20 b30 (30 ep): epochs 8, 15, 30);" in text
 
 
 def test_report_across_budgets(two_budgets):

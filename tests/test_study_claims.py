@@ -311,5 +311,10 @@ def test_declarations_are_checked():
         claims.normalise_claim({"id": "x", "statement": "s", "tests": [spec("a", "b", metric="accuracy")]})
     with pytest.raises(ValueError, match="direction"):
         claims.normalise_claim({"id": "x", "statement": "s", "tests": [spec("a", "b", direction=None)]})
+    # A default margin is pp of an error or of the budget: a loss's equivalence must state its own.
+    like = spec("a", "b", metric="train_loss_100", form="equivalence", direction=None)
+    with pytest.raises(ValueError, match=r"needs its own 'margin' \(in loss\)"):
+        claims.normalise_claim({"id": "x", "statement": "s", "tests": [like]})
+    assert claims.normalise_claim({"id": "x", "statement": "s", "tests": [{**like, "margin": 0.05}]})["tests"]
     with pytest.raises(ValueError, match="target_val_accuracy"):
         claims.preregister("/nonexistent-study", target_val_accuracy=80)

@@ -241,14 +241,17 @@ def test_compare_declares_a_users_own_claims_beside_the_defaults(tmp_path, monke
         (json.dumps([{**OWN_CLAIM, "statement": ""}]), "needs an 'id' and a 'statement'"),
         (json.dumps([{**OWN_CLAIM, "tests": [{**OWN_CLAIM["tests"][0], "a": "adm"}]}]),
          "compares adm, which this study does not plan (it plans sgdm, adam, padam, padam(p=0.25))"),
-        (json.dumps([{**OWN_CLAIM, "id": "a"}]), "Each claim needs its own id"),
+        (json.dumps([{**OWN_CLAIM, "id": "a"}]), "claim id(s) 'a' are used twice or by a default claim"),
     ]  # fmt: skip
+    fresh = argv[:argv.index("--study-dir") + 1] + [str(tmp_path / "fresh")] + argv[argv.index("--study-dir") + 2:]
     for text, message in bad_cases:
         claims_file.write_text(text)
-        with pytest.raises(SystemExit) as stop:
-            compare.main(argv)
-        err = capsys.readouterr().err
-        assert stop.value.code == 2 and message in err, err
+        for attempt in (argv, fresh):
+            with pytest.raises(SystemExit) as stop:
+                compare.main(attempt)
+            err = capsys.readouterr().err
+            assert stop.value.code == 2 and message in err, err
+    assert not (tmp_path / "fresh").exists()  # nothing was written for a study whose claims file is bad
     # A test marked if_run may name what the study does not run; a missing file is named.
     claims_file.write_text(json.dumps([{**OWN_CLAIM, "tests": [{**OWN_CLAIM["tests"][0], "a": "nadam",
                                                                  "if_run": True}]}]))  # fmt: skip

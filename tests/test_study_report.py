@@ -13,7 +13,7 @@ import pytest
 from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import claims, report
+from keras_resnet_opt.study import claims, contrasts, report, report_contrasts
 from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
@@ -413,7 +413,16 @@ def test_the_seeds_a_next_study_needs_come_from_this_studys_own_spread(tmp_path)
         write_run(tmp_path, "adam", seed, curve(base + difference, 0.3, 0.0, seed))
     text = report.write_report(tmp_path).read_text()
     line = next(line for line in text.splitlines() if line.startswith("Seeds for a next study"))
-    assert "vary by 1.00 pp from seed to seed (pooled over the 1 declared contrasts, df = 2)" in line
+    assert "vary by 1.00 pp from seed to seed (pooled over 1 declared contrasts, df = 2" in line
+    rows = {row.split(" | ")[0].lstrip("| "): row.strip("| ").split(" | ")[1:]
+            for row in text.split(line, 1)[1].split("\n\n", 2)[1].splitlines()[2:]}  # fmt: skip
     # d = 1 at two-sided 0.05 and 80% power takes 10 pairs (the textbook value of the paired t-test).
-    assert "finds a true difference of 1 pp 80% of the time with about 10 paired seeds" in line
-    assert "This study ran 3." in line
+    assert rows["a true difference of 1 pp, among the 1 declared contrasts"][:2] == ["0.05", "about 10"]
+    assert rows["a true difference of 2 pp, in a claim of one test"][1] == "about 5"  # d = 2: 5 pairs (0.82)
+    power_with_3 = rows["a true difference of 1 pp, among the 1 declared contrasts"][2]
+    assert power_with_3 == f"{scipy_stats.nct.sf(scipy_stats.t.ppf(0.975, 2), 2, 3**0.5):.0%}"
+    # With a spread of 0.1 pp two pairs would do, but a study needs its declared minimum of three.
+    paired = contrasts.Paired("w", "adam", "sgdm", "test_error", (0, 1, 2), (1.0, 1.2, 1.1), (0.0, 0.0, 0.0))
+    outcome = contrasts.Outcome({}, paired, None, 0.01, 0.01, 1.0, 1, "higher")
+    table = report_contrasts.planning_lines([outcome], {"alpha": 0.05, "equivalence_margin_pp": 1.0, "min_seeds": 3})
+    assert "| a true difference of 1 pp, among the 1 declared contrasts | 0.05 | about 3 |" in "\n".join(table)

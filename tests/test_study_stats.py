@@ -142,7 +142,7 @@ def _simulated_power(n, sd, difference, reject, draws=20000):
 def test_planning_powers_agree_with_simulated_studies():
     # The paired t-test: G*Power's textbook value (d = 1, n = 10, two-sided 0.05) is 0.803.
     assert stats.power_difference(10, 1.0, 1.0, 0.05) == pytest.approx(0.803, abs=0.001)
-    simulated = _simulated_power(6, 2.0, 2.5, lambda t: t.p_two_sided() <= 0.01)
+    simulated = _simulated_power(6, 2.0, 2.5, lambda t: t.p_two_sided() <= 0.01 and t.mean > 0)
     assert stats.power_difference(6, 2.0, 2.5, 0.01) == pytest.approx(simulated, abs=0.015)
     # TOST within ±1 with true difference 0.2: a lower bound, close where the power is high.
     simulated = _simulated_power(12, 1.0, 0.2, lambda t: stats.tost_p(t, 1.0) <= 0.05)
@@ -150,6 +150,9 @@ def test_planning_powers_agree_with_simulated_studies():
     assert stats.power_equivalence(12, 1.0, 1.0, 0.05, 0.2) <= simulated + 0.005
     assert stats.seeds_needed(lambda n: stats.power_difference(n, 1.0, 1.0, 0.05)) == 10
     assert stats.seeds_needed(lambda n: stats.power_difference(n, 1.0, 0.01, 0.05), most=50) is None
+    # The true SD lies in the chi-square interval: sd^2 df / chi2 quantiles (df = 14: 0.73x to 1.58x).
+    low, high = stats.sd_interval(1.0, 14)
+    assert (low, high) == pytest.approx((0.732, 1.577), abs=0.001)
 
 
 def test_pooled_sd_weights_each_set_by_its_degrees_of_freedom():

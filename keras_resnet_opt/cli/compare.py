@@ -16,6 +16,7 @@ from keras_resnet_opt.cli.common import (
     add_data_dir,
     fail,
     make_parser,
+    positive_float,
     quiet_tensorflow,
 )
 from keras_resnet_opt.config import STRATEGIES, preset_names
@@ -73,7 +74,7 @@ def build_parser():
         "in study.json before the runs. Without it no speed claim can be decided (default: none)",
     )
     p.add_argument(
-        "--equivalence-margin", type=float, default=1.0,
+        "--equivalence-margin", type=positive_float, default=1.0,
         help="declared margin of the equivalence and non-inferiority tests, percentage points of test error",
     )
     p.add_argument(
@@ -124,16 +125,18 @@ def main(argv=None):
     common = common_settings(args)
     cells = plan_cells(optimizers, seeds, args.partial_sweep, args.sweep_seed)
     try:
+        from keras_resnet_opt.study.claims import default_claims, preregister, read_claims_file  # pandas: not --help
+        from keras_resnet_opt.study.runs import variant_of
+
+        # The user's claims are checked before anything is written, so a bad file leaves no half-made study.
+        planned = list(dict.fromkeys(variant_of(cell.optimizer, cell.partial) for cell in cells))
+        taken = [claim["id"] for claim in default_claims(optimizers)]
+        own = read_claims_file(args.claims, planned, taken) if args.claims else ()
         write_study_file(
             args.study_dir, preset=args.preset, optimizers=optimizers, seeds=seeds,
             partial_sweep=args.partial_sweep, data_dir=args.data_dir,
             command=shlex.join(["python", "scripts/compare.py", *argv]),
         )
-        from keras_resnet_opt.study.claims import preregister, read_claims_file  # pandas: not for --help
-        from keras_resnet_opt.study.runs import variant_of
-
-        planned = list(dict.fromkeys(variant_of(cell.optimizer, cell.partial) for cell in cells))
-        own = read_claims_file(args.claims, planned) if args.claims else ()
         rates = args.learning_rates or (TUNED if args.hparams else UNTUNED)
         preregister(
             args.study_dir, optimizers=optimizers, target_val_accuracy=args.target_val_accuracy,

@@ -17,7 +17,7 @@ up:
 - `along_contrasts` and `picture`: each declared contrast's test-error
   difference at 25%, 50% and 100% of training, paired by seed within each
   budget, and whether it shows the Padam paper's picture, ``a`` ahead early
-  and behind at the end (descriptive: claim (a) is what decides it);
+  and behind at the end (descriptive: it decides nothing);
 - `contrast_changes`: each contrast declared at every budget, its decision at
   each, and whether the decision reverses (significant one way at one budget
   and the other way at another), appears, or stays;
@@ -127,12 +127,10 @@ def gap_contrasts(columns, pairs=None):
     return out
 
 
-# Where along training the test error is compared (`measures`), and what the paper's picture needs.
+# Where along training the test error is compared (`measures`), and how the comparison reads.
 ALONG = (("25%", "test_error_25"), ("50%", "test_error_50"), ("100%", "test_error"))
-PICTURE = "ahead early, behind at the end"
-AHEAD_ONLY = "ahead early only"
-BEHIND_ONLY = "behind at the end only"
-NEITHER = "neither"
+PICTURE = "ahead early, behind at the end: the paper's picture"
+NOT_AVAILABLE = "n/a"
 
 
 def along_contrasts(columns, pairs=None):
@@ -156,23 +154,32 @@ def along_contrasts(columns, pairs=None):
 
 
 def picture(along):
-    """Whether one budget's `along_contrasts` entry shows ``a`` ahead early and behind at the end.
+    """How one budget's `along_contrasts` entry reads: where ``a`` is ahead of or behind ``b``, early and at the end.
 
-    "Ahead early": the 95% paired interval of ``a - b`` lies below 0 at 25% or
-    at 50% of training; "behind at the end": it lies above 0 at the end.
-    Unadjusted intervals, so a description of the curves, not a test.
+    Early is 25% or 50% of training: ``a`` is "ahead early" when the 95%
+    paired interval of ``a - b`` lies below 0 at either (and "behind early"
+    when it lies above 0 at either and below at neither); at the end, when
+    it lies below (above) 0 at 100%. Otherwise that part has no clear
+    difference, which is not evidence of none. `PICTURE` is the Padam
+    paper's: ahead early, behind at the end. Unadjusted intervals, so this
+    describes the curves and decides nothing; "n/a" when a point has no
+    interval (fewer than two pairs).
     """
+    if any(not (math.isfinite(low) and math.isfinite(high)) for _, low, high, _ in along.values()):
+        return NOT_AVAILABLE
 
-    def below(label):
-        low, high = along[label][1:3]
-        return math.isfinite(high) and high < 0
+    def side(labels):
+        if any(along[label][2] < 0 for label in labels):
+            return "ahead"
+        return "behind" if any(along[label][1] > 0 for label in labels) else None
 
-    final_low, final_high = along["100%"][1:3]
-    early = below("25%") or below("50%")
-    late = math.isfinite(final_low) and final_low > 0
-    if early and late:
+    early, end = side(("25%", "50%")), side(("100%",))
+    if (early, end) == ("ahead", "behind"):
         return PICTURE
-    return AHEAD_ONLY if early else BEHIND_ONLY if late else NEITHER
+    return ", ".join((
+        f"{early} early" if early else "no clear difference early",
+        f"{end} at the end" if end else "no clear difference at the end",
+    ))  # fmt: skip
 
 
 def _outcome(analysis, workload, a, b):

@@ -88,6 +88,12 @@ METRICS = {
     "smoothness_val": ("pp", 100.0, "validation-error smoothness (residual SD)"),
 }
 
+# The measures a null margin has a meaning for: the settings' defaults are pp of an error
+# (equivalence_margin_pp) and pp of the training budget (speed_margin_pp, time to target).
+# An equivalence or non-inferiority on any other measure (a loss, a smoothness) states its own.
+DEFAULT_MARGIN_METRICS = ("test_error", "test_error_25", "test_error_50", "val_error", "train_error", "gen_gap",
+                          "time_to_target")  # fmt: skip
+
 DEFAULT_SETTINGS = {
     "alpha": 0.05,
     "min_seeds": 3,
@@ -130,6 +136,12 @@ def _check_test(claim_id, test):
         )
     if test.get("margin") is not None and not float(test["margin"]) > 0:
         raise ValueError(f"{where}: a margin must be positive. Received: {test['margin']}")
+    if test["form"] != DIFFERENCE and test.get("margin") is None and test["metric"] not in DEFAULT_MARGIN_METRICS:
+        unit = METRICS[test["metric"]][0]
+        raise ValueError(
+            f"{where}: an {test['form']} test on {test['metric']} needs its own 'margin' (in {unit}): the default "
+            "margins are pp of an error and pp of the training budget."
+        )
 
 
 def normalise_claim(claim):

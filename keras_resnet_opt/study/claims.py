@@ -148,7 +148,7 @@ def results_exist(study_dir):
     return any((run / name).is_file() for run in runs_dir.iterdir() if run.is_dir() for name in RESULT_FILES)
 
 
-def read_claims_file(path, variants=None):
+def read_claims_file(path, variants=None, taken=()):
     """The claims a user declares in a JSON file (``kro-compare --claims``), each checked.
 
     The file holds a list of claims, or ``{"claims": [...]}``, each in the
@@ -163,11 +163,14 @@ def read_claims_file(path, variants=None):
             sweep's); a test naming another one fails here, not as "not
             testable" after the runs, unless it is marked ``if_run``. None:
             not checked.
+        taken: claim ids already declared beside these (the defaults'); each
+            claim of the file needs an id of its own.
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not JSON, not a list of claims, a malformed claim, or a
-            test of a variant the study does not plan; naming the file.
+        ValueError: not JSON, not a list of claims, a malformed claim, an id
+            used twice, or a test of a variant the study does not plan;
+            naming the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -183,6 +186,13 @@ def read_claims_file(path, variants=None):
         claims = [normalise_claim(item) for item in items]
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from None
+    ids = [claim["id"] for claim in claims]
+    clashes = sorted({i for i in ids if i in taken or ids.count(i) > 1})
+    if clashes:
+        raise ValueError(
+            f"{path}: claim id(s) {', '.join(map(repr, clashes))} are used twice or by a default claim "
+            f"({', '.join(taken)}); give each claim an id of its own."
+        )
     for claim in claims if variants is not None else ():
         for test in claim["tests"]:
             unplanned = [v for v in (test["a"], test["b"]) if v not in variants]

@@ -133,12 +133,17 @@ def time_to_target(run, target_val_accuracy):
     return {"reached": True, "epoch": epoch, "steps": epoch * steps_per_epoch(run), "restricted": epoch / budget}
 
 
+def epoch_at(fraction, budget):
+    """The epoch a measure "at `fraction` of training" is read after: the one at or just past it, ``ceil(f * E)``."""
+    return max(1, math.ceil(fraction * budget - 1e-9))
+
+
 def _at_fraction(run, fraction, series):
-    """``series(history)`` at epoch ``ceil(fraction * E)`` (NaN when that epoch is missing)."""
+    """``series(history)`` at epoch `epoch_at` (NaN when that epoch is missing)."""
     budget = run.epochs or run.epochs_completed
     if not budget:
         return math.nan
-    epoch = max(1, math.ceil(fraction * budget - 1e-9))
+    epoch = epoch_at(fraction, budget)
     row = run.history[run.history["epoch"] == epoch]
     return float(series(row).iloc[0]) if len(row) else math.nan
 

@@ -132,42 +132,55 @@ PLANNING_POWER = 0.8
 PLANNING_MOST_SEEDS = 200
 
 
-def _seeds_text(n):
-    return f"about {n}" if n is not None else f"more than {PLANNING_MOST_SEEDS}"
-
-
 def planning_lines(outcomes, settings):
     """How many paired seeds a next study needs, at the spread of this one's declared contrasts (final test error).
 
     The spread is the standard deviation of the paired differences pooled
-    over the declared contrasts (`stats.pooled_sd`); each test is planned at
-    alpha / m, the strictest step of Holm over a family of m. A planning aid
-    for whoever repeats the study, worked out from this study's own spread;
-    it decides nothing.
+    over the declared contrasts with two or more pairs (`stats.pooled_sd`),
+    taken as if it were the true one; its 95% chi-square interval says how
+    far that can be off (and the contrasts share runs, so the df overstate
+    the information). A difference among the m declared contrasts is
+    planned at alpha / m, the strictest step of Holm over that family, so
+    those counts are upper bounds under Holm; a claim tested alone and an
+    equivalence (TOST, which the claims use, each claim its own family) are
+    planned at alpha. No count is below the study's ``min_seeds``. A
+    planning aid for whoever repeats the study; it decides nothing.
     """
-    paired = [o.paired.t for o in outcomes if o.paired is not None]
-    sd, df = stats.pooled_sd(paired)
+    pooled = [o.paired.t for o in outcomes if o.paired is not None and o.paired.n >= 2]
+    sd, df = stats.pooled_sd(pooled)
     if not math.isfinite(sd) or sd <= 0:
         return []
-    m = len(paired)
-    alpha = settings["alpha"] / m
+    m = len(outcomes)
+    alpha = settings["alpha"]
     margin = settings["equivalence_margin_pp"]
-
-    def needed(power):
-        return _seeds_text(stats.seeds_needed(power, PLANNING_POWER, PLANNING_MOST_SEEDS))
-
-    one = needed(lambda n: stats.power_difference(n, sd, margin, alpha))
-    two = needed(lambda n: stats.power_difference(n, sd, 2 * margin, alpha))
-    like = needed(lambda n: stats.power_equivalence(n, sd, margin, alpha))
-    ran = max(t.n for t in paired)
+    floor = int(settings["min_seeds"])
+    ran = max(t.n for t in pooled)
+    low, high = stats.sd_interval(sd, df)
+    questions = [
+        (f"a true difference of {margin:g} pp, among the {m} declared contrasts", alpha / m,
+         lambda n: stats.power_difference(n, sd, margin, alpha / m)),
+        (f"a true difference of {2 * margin:g} pp, among the {m} declared contrasts", alpha / m,
+         lambda n: stats.power_difference(n, sd, 2 * margin, alpha / m)),
+        (f"a true difference of {2 * margin:g} pp, in a claim of one test", alpha,
+         lambda n: stats.power_difference(n, sd, 2 * margin, alpha)),
+        (f"equivalence within ±{margin:g} pp (TOST) of two optimizers that do not differ, in a claim of one test",
+         alpha, lambda n: stats.power_equivalence(n, sd, margin, alpha)),
+    ]  # fmt: skip
+    rows = []
+    for question, level, power in questions:
+        needed = stats.seeds_needed(power, PLANNING_POWER, PLANNING_MOST_SEEDS)
+        text = f"about {max(needed, floor)}" if needed is not None else f"more than {PLANNING_MOST_SEEDS}"
+        rows.append([question, f"{level:.3g}", text, f"{power(ran):.0%}"])
     return [
-        f"Seeds for a next study (planning, worked out from this study's own spread; it decides nothing): the "
-        f"paired differences of final test error vary by {sd:.2f} pp from seed to seed (pooled over the {m} "
-        f"declared contrasts, df = {df}). At that spread, with each test at alpha / {m} = {alpha:.3g} (the "
-        f"strictest step of Holm over the family), a paired test finds a true difference of {margin:g} pp "
-        f"{PLANNING_POWER:.0%} of the time with {one} paired seeds, and one of {2 * margin:g} pp with {two}; "
-        f"showing two optimizers that truly do not differ equivalent within ±{margin:g} pp (TOST) takes {like}. "
-        f"This study ran {ran}.",
+        f"Seeds for a next study (planning, from this study's own spread; it decides nothing). The paired "
+        f"differences of final test error vary by {sd:.2f} pp from seed to seed (pooled over {len(pooled)} "
+        f"declared contrasts, df = {df}; 95% interval of that SD {low:.2f} to {high:.2f} pp, and the contrasts "
+        f"share runs, so it is less certain than its df say). Taking it as the true spread, the paired seeds a "
+        f"test needs to find each of these {PLANNING_POWER:.0%} of the time, and the chance this study's {ran} "
+        f"had (a difference among the {m} contrasts at alpha / {m}, Holm's strictest step, so those "
+        f"counts are upper bounds; none below the study's minimum of {floor}):",
+        "",
+        markdown_table(["To find", "Test level", "Paired seeds for 80%", f"Power with {ran}"], rows).rstrip("\n"),
         "",
     ]
 
@@ -208,7 +221,6 @@ def contrasts_section(study, per_run, evaluations, figures, declaration):
                 "to decide.",
                 "",
             ]
-        lines += planning_lines(outcomes, settings)
         secondary = _secondary_rows(per_run, workload, outcomes)
         if secondary:
             lines += [
@@ -234,4 +246,5 @@ def contrasts_section(study, per_run, evaluations, figures, declaration):
                 ),
                 "",
             ]
+        lines += planning_lines(outcomes, settings)
     return lines

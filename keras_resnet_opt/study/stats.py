@@ -179,17 +179,26 @@ def pooled_sd(paired_ts):
     return math.sqrt(sum(t.df * t.sd**2 for t in usable) / df), df
 
 
-def power_difference(n, sd, difference, alpha):
-    """Power of the two-sided paired t-test at level `alpha`, with `n` pairs, when the true mean is `difference`.
+def sd_interval(sd, df, confidence=CONFIDENCE):
+    """The chi-square interval ``(low, high)`` of a true standard deviation estimated as `sd` with `df`."""
+    if not df or not math.isfinite(sd):
+        return math.nan, math.nan
+    tail = (1.0 - confidence) / 2.0
+    return sd * math.sqrt(df / stats.chi2.ppf(1.0 - tail, df)), sd * math.sqrt(df / stats.chi2.ppf(tail, df))
 
-    Exact under normal differences with standard deviation `sd` (noncentral t).
+
+def power_difference(n, sd, difference, alpha):
+    """Chance that the two-sided paired t-test at `alpha` with `n` pairs finds a true mean `difference` (> 0).
+
+    Finding it means rejecting in its own direction (a rejection the wrong
+    way is no find). Exact under normal differences with standard deviation
+    `sd` (noncentral t).
     """
     if n < 2 or not sd > 0:
         return math.nan
     df = n - 1
-    shift = difference / (sd / math.sqrt(n))
-    critical = stats.t.ppf(1.0 - alpha / 2.0, df)
-    return float(stats.nct.sf(critical, df, shift) + stats.nct.cdf(-critical, df, shift))
+    shift = abs(difference) / (sd / math.sqrt(n))
+    return float(stats.nct.sf(stats.t.ppf(1.0 - alpha / 2.0, df), df, shift))
 
 
 def power_equivalence(n, sd, margin, alpha, difference=0.0):

@@ -233,7 +233,7 @@ def decide_claim(claim, measures, workload, regime, settings):
         if outcome.status == contrasts.NOT_RUN:
             absent = [v for v in (outcome.spec["a"], outcome.spec["b"]) if v not in run]
             if outcome.spec.get("if_run"):
-                notes.append(f"Skipped ({' or '.join(absent)} not run): {outcome.spec['part']}.")
+                notes.append(f"Skipped ({' and '.join(absent)} not run): {outcome.spec['part']}.")
                 continue
             missing += absent
         kept.append(outcome)
