@@ -421,6 +421,11 @@ def test_the_seeds_a_next_study_needs_come_from_this_studys_own_spread(tmp_path)
     assert rows["a true difference of 2 pp, in a claim of one test"][1] == "about 5"  # d = 2: 5 pairs (0.82)
     power_with_3 = rows["a true difference of 1 pp, among the 1 declared contrasts"][2]
     assert power_with_3 == f"{scipy_stats.nct.sf(scipy_stats.t.ppf(0.975, 2), 2, 3**0.5):.0%}"
+    # The caveats say how large a difference three seeds could find (n = 3, SD 1: about 3.4 pp at 0.05).
+    caveat = next(line for line in text.splitlines() if line.startswith("- 3 paired seeds: at this study's spread"))
+    found = float(caveat.split("(a claim of one test: about ")[1].split(" pp")[0])
+    shift = found * 3**0.5
+    assert scipy_stats.nct.sf(scipy_stats.t.ppf(0.975, 2), 2, shift) == pytest.approx(0.8, abs=0.01)
     # With a spread of 0.1 pp two pairs would do, but a study needs its declared minimum of three.
     paired = contrasts.Paired("w", "adam", "sgdm", "test_error", (0, 1, 2), (1.0, 1.2, 1.1), (0.0, 0.0, 0.0))
     outcome = contrasts.Outcome({}, paired, None, 0.01, 0.01, 1.0, 1, "higher")

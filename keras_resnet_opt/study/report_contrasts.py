@@ -11,7 +11,7 @@ seed-to-seed spread (planning; it decides nothing).
 
 import math
 
-from keras_resnet_opt.study import claim_schema, contrasts, stats
+from keras_resnet_opt.study import claim_schema, contrasts, planning, stats
 from keras_resnet_opt.study.runs import seed_key
 from keras_resnet_opt.study.tables import fmt_interval, fmt_p, fmt_value, markdown_table
 from keras_resnet_opt.training.run_folder import read_test_predictions
@@ -127,62 +127,39 @@ def _mcnemar_rows(study, workload, outcomes):
     return rows
 
 
-# Planning: the power a next study should have, and the largest number of seeds worth naming.
-PLANNING_POWER = 0.8
-PLANNING_MOST_SEEDS = 200
-
-
 def planning_lines(outcomes, settings):
-    """How many paired seeds a next study needs, at the spread of this one's declared contrasts (final test error).
-
-    The spread is the standard deviation of the paired differences pooled
-    over the declared contrasts with two or more pairs (`stats.pooled_sd`),
-    taken as if it were the true one; its 95% chi-square interval says how
-    far that can be off (and the contrasts share runs, so the df overstate
-    the information). A difference among the m declared contrasts is
-    planned at alpha / m, the strictest step of Holm over that family, so
-    those counts are upper bounds under Holm; a claim tested alone and an
-    equivalence (TOST, which the claims use, each claim its own family) are
-    planned at alpha. No count is below the study's ``min_seeds``. A
-    planning aid for whoever repeats the study; it decides nothing.
-    """
-    pooled = [o.paired.t for o in outcomes if o.paired is not None and o.paired.n >= 2]
-    sd, df = stats.pooled_sd(pooled)
-    if not math.isfinite(sd) or sd <= 0:
+    """The planning paragraph and table of one workload (`planning`): seeds a next study needs; decides nothing."""
+    plan = planning.planning(outcomes, settings)
+    if plan is None:
         return []
-    m = len(outcomes)
-    alpha = settings["alpha"]
-    margin = settings["equivalence_margin_pp"]
-    floor = int(settings["min_seeds"])
-    ran = max(t.n for t in pooled)
-    low, high = stats.sd_interval(sd, df)
-    questions = [
-        (f"a true difference of {margin:g} pp, among the {m} declared contrasts", alpha / m,
-         lambda n: stats.power_difference(n, sd, margin, alpha / m)),
-        (f"a true difference of {2 * margin:g} pp, among the {m} declared contrasts", alpha / m,
-         lambda n: stats.power_difference(n, sd, 2 * margin, alpha / m)),
-        (f"a true difference of {2 * margin:g} pp, in a claim of one test", alpha,
-         lambda n: stats.power_difference(n, sd, 2 * margin, alpha)),
-        (f"equivalence within ±{margin:g} pp (TOST) of two optimizers that do not differ, in a claim of one test",
-         alpha, lambda n: stats.power_equivalence(n, sd, margin, alpha)),
-    ]  # fmt: skip
     rows = []
-    for question, level, power in questions:
-        needed = stats.seeds_needed(power, PLANNING_POWER, PLANNING_MOST_SEEDS)
-        text = f"about {max(needed, floor)}" if needed is not None else f"more than {PLANNING_MOST_SEEDS}"
-        rows.append([question, f"{level:.3g}", text, f"{power(ran):.0%}"])
-    return [
+    for question, level, power in plan.questions():
+        needed = plan.seeds_needed(power)
+        text = f"about {needed}" if needed is not None else f"more than {planning.MOST_SEEDS}"
+        rows.append([question, f"{level:.3g}", text, f"{power(plan.ran):.0%}"])
+    lines = [
         f"Seeds for a next study (planning, from this study's own spread; it decides nothing). The paired "
-        f"differences of final test error vary by {sd:.2f} pp from seed to seed (pooled over {len(pooled)} "
-        f"declared contrasts, df = {df}; 95% interval of that SD {low:.2f} to {high:.2f} pp, and the contrasts "
-        f"share runs, so it is less certain than its df say). Taking it as the true spread, the paired seeds a "
-        f"test needs to find each of these {PLANNING_POWER:.0%} of the time, and the chance this study's {ran} "
-        f"had (a difference among the {m} contrasts at alpha / {m}, Holm's strictest step, so those "
-        f"counts are upper bounds; none below the study's minimum of {floor}):",
+        f"differences of final test error vary by {plan.sd:.2f} pp from seed to seed (pooled over {plan.pooled} "
+        f"declared contrasts, df = {plan.df}; 95% interval of that SD {plan.sd_low:.2f} to {plan.sd_high:.2f} pp, "
+        "and the contrasts share runs, so it is less certain than its df say). Taking it as the true spread, the "
+        f"paired seeds a test needs to find each of these {planning.POWER:.0%} of the time, and the chance this "
+        f"study's {plan.ran} had (a difference among the {plan.m} contrasts at alpha / {plan.m}, Holm's strictest "
+        f"step, so those counts are upper bounds; none below the study's minimum of {plan.floor}):",
         "",
-        markdown_table(["To find", "Test level", "Paired seeds for 80%", f"Power with {ran}"], rows).rstrip("\n"),
+        markdown_table(["To find", "Test level", f"Paired seeds for {planning.POWER:.0%}", f"Power with {plan.ran}"],
+                       rows).rstrip("\n"),  # fmt: skip
         "",
     ]
+    if plan.decides:
+        family = planning.difference_text(plan.detectable(plan.alpha / plan.m))
+        alone = planning.difference_text(plan.detectable(plan.alpha))
+        lines += [
+            f"With its own {plan.ran} seeds, this study finds a true difference {planning.POWER:.0%} of the time "
+            f"only when it is {family} or more among the {plan.m} contrasts, or {alone} in a claim of one test; "
+            "smaller real differences mostly end inconclusive.",
+            "",
+        ]
+    return lines
 
 
 def contrasts_section(study, per_run, evaluations, figures, declaration):

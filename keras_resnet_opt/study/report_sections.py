@@ -12,7 +12,7 @@ every conclusion.
 import math
 import re
 
-from keras_resnet_opt.study import aggregate, measures, published, verdicts
+from keras_resnet_opt.study import aggregate, measures, planning, published, verdicts
 from keras_resnet_opt.study.claim_schema import UNTUNED
 from keras_resnet_opt.study.optimizer_notes import optimizer_notes
 from keras_resnet_opt.study.report_claims import VERDICT_TEXT
@@ -352,6 +352,24 @@ def _model_caveat(configs):
     ]
 
 
+def _seed_caveats(evaluations, settings):
+    """How large a difference the study's seeds can find, per workload (`planning`); none without settings."""
+    caveats = []
+    for workload, evaluation in evaluations.items() if settings else ():
+        plan = planning.planning(evaluation["contrasts"], settings)
+        if plan is None or not plan.decides:  # below the minimum nothing is decided at all (said apart)
+            continue
+        where = f"{workload}: " if len(evaluations) > 1 else ""
+        caveats.append(
+            f"{where}{plan.ran} paired seeds: at this study's spread (paired SD {plan.sd:.2f} pp), a declared "
+            f"contrast finds a true difference {planning.POWER:.0%} of the time only when it is "
+            f"{planning.difference_text(plan.detectable(plan.alpha / plan.m))} or more (a claim of one test: "
+            f"{planning.difference_text(plan.detectable(plan.alpha))}); smaller real differences mostly end "
+            "inconclusive, which is not evidence of none (the planning table under Paired contrasts)."
+        )
+    return caveats
+
+
 def caveats_section(study, summary, evaluations, settings=None):
     """"## What this study can and cannot show": the claims it decides, and what limits every conclusion.
 
@@ -402,6 +420,7 @@ def caveats_section(study, summary, evaluations, settings=None):
             "(test error - train error) sets a clean test error beside a train error on augmented images."
         )
     caveats += _p_end_caveats(study)
+    caveats += _seed_caveats(evaluations, settings)
     main = summary[summary["main"].astype(bool)] if len(summary) else summary
     if len(main) and main["n"].min() < 3:
         caveats.append(
