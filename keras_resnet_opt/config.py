@@ -91,6 +91,10 @@ class RunConfig:
     # 4-pixel pad + random crop + flip on the training batches (He et al., the
     # Padam scripts); off only to reproduce a protocol that trained without it.
     augment: bool = True
+    # BatchNorm training statistics over this many equal parts of each batch,
+    # as that many devices without synchronised batch norm compute them (He et
+    # al. trained batch 128 on two GPUs: 2); 1 is the whole batch.
+    bn_groups: int = 1
     # Execution.
     precision: str = "float32"
     jit_compile: bool = False
@@ -143,6 +147,7 @@ class RunConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+        self._check_bn_groups()
         check_strategy(self.strategy)
         check_optimizer_name(self.optimizer)
         cifar_depth(self.model)  # raises with the valid names
@@ -156,6 +161,29 @@ class RunConfig:
                     f"Received: optimizer={self.optimizer!r}, partial={self.partial}"
                 )
         return self
+
+    def _check_bn_groups(self):
+        """`bn_groups` must split every training batch, the last (partial) one of an epoch included."""
+        groups = self.bn_groups
+        if not (isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1):
+            raise ValueError(f"`bn_groups` must be an integer >= 1. Received: bn_groups={groups!r}")
+        if groups == 1:
+            return
+        if self.strategy != "default":
+            raise ValueError(
+                f"`bn_groups` > 1 imitates unsynchronised devices on one; under strategy={self.strategy!r} batch "
+                "norm is synchronised across the real ones. Use one or the other."
+            )
+        from keras_resnet_opt.data.constants import TRAIN_IMAGES  # here: the data package loads pandas
+
+        images = self.train_subset or TRAIN_IMAGES - self.val_size
+        last = images % self.batch_size or self.batch_size
+        if self.batch_size % groups or last % groups:
+            raise ValueError(
+                f"`bn_groups`={groups} must divide every training batch: batch_size={self.batch_size} and the last "
+                f"batch of an epoch, {last} of {images} training images. Pick a batch size (or a training-set "
+                "size) that splits evenly."
+            )
 
     def defining(self):
         """`to_dict` without the `NOT_DEFINING` fields: two configs with equal

@@ -103,3 +103,53 @@ def test_pooled_shortcut_is_the_strided_slice():
     expected_grad = np.zeros_like(grad)
     expected_grad[:, ::2, ::2, :] = 3.0
     np.testing.assert_array_equal(grad, expected_grad)
+
+
+def test_groups_normalise_each_part_of_the_batch_as_keras_does_alone():
+    # Two parts of 4 images: each normalised by its own statistics, as two devices without synchronised
+    # batch norm would; the moving averages take the mean of the parts' means and plain variances.
+    shape, groups = (8, 5, 5, 3), 2
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(1.0, 2.0, shape) + np.arange(8).reshape(8, 1, 1, 1), "float32")
+    weights = tf.constant(rng.normal(size=shape), "float32")
+    grouped = FusedBatchNormalization(groups=groups, momentum=0.9, epsilon=1e-5)
+    grouped.build(shape)
+    gamma, beta = rng.uniform(0.5, 2.0, 3), rng.uniform(-1.0, 1.0, 3)
+    grouped.set_weights([gamma, beta, np.zeros(3), np.ones(3)])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = grouped(x, training=True)
+        loss = tf.reduce_sum(y**3 * weights)
+    dx, dgamma = tape.gradient(loss, [x, grouped.gamma])
+    parts, expected_dx, expected_dgamma = [], [], 0.0
+    for g in range(groups):
+        part = slice(4 * g, 4 * (g + 1))
+        alone = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+        alone.build((4, 5, 5, 3))
+        alone.set_weights([gamma, beta, np.zeros(3), np.ones(3)])
+        xg = x[part]
+        with tf.GradientTape() as tape:
+            tape.watch(xg)
+            yg = alone(xg, training=True)
+            loss_g = tf.reduce_sum(yg**3 * weights[part])
+        g_dx, g_dgamma = tape.gradient(loss_g, [xg, alone.gamma])
+        parts.append(yg)
+        expected_dx.append(g_dx)
+        expected_dgamma += g_dgamma
+    np.testing.assert_allclose(y, tf.concat(parts, 0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, tf.concat(expected_dx, 0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(dgamma, expected_dgamma, rtol=1e-4)
+    halves = np.asarray(x).reshape(groups, 4, 5, 5, 3)
+    means, variances = halves.mean(axis=(1, 2, 3)), halves.var(axis=(1, 2, 3))
+    np.testing.assert_allclose(grouped.moving_mean, 0.1 * means.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(grouped.moving_variance, 0.9 + 0.1 * variances.mean(0), rtol=1e-5)
+    # Inference reads the moving averages only; the configuration round-trips; bad settings are refused.
+    moving = (np.asarray(x) - grouped.moving_mean.numpy()) / np.sqrt(grouped.moving_variance.numpy() + 1e-5)
+    np.testing.assert_allclose(grouped(x, training=False), moving * gamma + beta, rtol=1e-4, atol=1e-5)
+    assert FusedBatchNormalization.from_config(grouped.get_config()).groups == 2
+    with pytest.raises(ValueError, match="positive integer"):
+        FusedBatchNormalization(groups=0)
+    with pytest.raises(ValueError, match="do not combine"):
+        FusedBatchNormalization(groups=2, synchronized=True)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="split into 2 equal parts"):
+        grouped(x[:7], training=True)

@@ -226,3 +226,21 @@ def test_no_augmentation_and_no_validation_split_run(tmp_path, synthetic_dir):
     rows = result.history
     assert result.status == "finished" and rows[0].get("val_accuracy") is None
     assert result.manifest["data"]["val_images"] == 0 and result.manifest["config"]["augment"] is False
+
+
+def test_batch_norm_over_parts_of_the_batch_trains_and_is_recorded(tmp_path, synthetic_dir):
+    import keras
+
+    from keras_resnet_opt.models.batch_norm import FusedBatchNormalization
+
+    result = train(smoke_config(synthetic_dir, optimizer="sgdm", epochs=1, bn_groups=2), tmp_path / "r", tmp_path / "s")
+    assert result.status == "finished"
+    assert json.loads((result.run_dir / "config.json").read_text())["bn_groups"] == 2
+    model = keras.saving.load_model(result.run_dir / "model.keras", compile=False)
+    groups = {layer.groups for layer in model.layers if isinstance(layer, FusedBatchNormalization)}
+    assert groups == {2}
+    # A split that leaves a part of a batch uneven is refused before anything runs, naming the fix.
+    with pytest.raises(ValueError, match=r"`bn_groups`=3 must divide every training batch: batch_size=32"):
+        smoke_config(synthetic_dir, bn_groups=3)
+    with pytest.raises(ValueError, match="synchronised across the real ones"):
+        smoke_config(synthetic_dir, bn_groups=2, strategy="mirrored")

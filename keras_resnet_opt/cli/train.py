@@ -170,6 +170,11 @@ def build_parser():
         help=f"pad-crop-flip augmentation of training batches {preset_default('augment')}",
     )
     p.add_argument(
+        "--bn-groups", type=positive_int,
+        help="BatchNorm training statistics over this many equal parts of each batch, as that many devices "
+        f"without synchronised batch norm compute them (He et al.: batch 128 on 2 GPUs) {preset_default('bn_groups')}",
+    )
+    p.add_argument(
         "--threads", type=positive_int,
         help="TensorFlow threads for this process, intra- and inter-op. Not part of the run's configuration: "
         "it changes speed, not what is computed (default: TF's, all cores)",
@@ -190,7 +195,7 @@ def build_parser():
 CONFIG_FLAGS = (
     "optimizer", "model", "epochs", "batch_size", "learning_rate", "partial", "weight_decay", "lr_schedule",
     "lr_scaling", "seed", "split_seed", "data_dir", "train_subset", "val_size", "run_name", "precision",
-    "jit_compile", "deterministic", "strategy", "augment",
+    "jit_compile", "deterministic", "strategy", "augment", "bn_groups",
 )
 
 

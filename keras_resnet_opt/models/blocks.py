@@ -9,13 +9,20 @@ BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
 
 
-def conv_bn(x, filters, kernel_size, stride, name, activation, synchronized=False):
-    """Conv (no bias: BatchNorm follows) + BatchNorm, optionally ReLU.
+def batch_norm_options(synchronized=False, groups=1):
+    """The BatchNorm settings every conv_bn of one model shares.
 
-    ``synchronized`` makes BatchNorm compute batch statistics over all replicas
-    of a tf.distribute strategy, so a distributed step equals a single-device
-    step on the same global batch.
+    ``synchronized`` computes batch statistics over all replicas of a
+    tf.distribute strategy, so a distributed step equals a single-device step
+    on the same global batch; ``groups`` computes them over that many parts
+    of each batch instead, as unsynchronised devices would
+    (`FusedBatchNormalization`).
     """
+    return {"synchronized": bool(synchronized), "groups": int(groups)}
+
+
+def conv_bn(x, filters, kernel_size, stride, name, activation, bn=None):
+    """Conv (no bias: BatchNorm follows) + BatchNorm, optionally ReLU; ``bn``: `batch_norm_options`."""
     x = layers.Conv2D(
         filters,
         kernel_size,
@@ -26,7 +33,7 @@ def conv_bn(x, filters, kernel_size, stride, name, activation, synchronized=Fals
         name=f"{name}_conv",
     )(x)
     x = FusedBatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=f"{name}_bn"
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"{name}_bn", **(bn or batch_norm_options())
     )(x)
     if activation:
         x = layers.Activation("relu", name=f"{name}_relu")(x)

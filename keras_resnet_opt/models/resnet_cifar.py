@@ -14,7 +14,7 @@ Published parameter counts: ResNet-20 0.27M, -32 0.46M, -44 0.66M, -56 0.85M,
 import keras
 from keras import layers, ops
 
-from keras_resnet_opt.models.blocks import conv_bn, output_head
+from keras_resnet_opt.models.blocks import batch_norm_options, conv_bn, output_head
 from keras_resnet_opt.models.preprocessing import normalization_layer
 
 STAGE_WIDTHS = (16, 32, 64)
@@ -64,16 +64,16 @@ class ZeroPadShortcut(layers.Layer):
         return {**super().get_config(), "filters": self.filters, "stride": self.stride}
 
 
-def _basic_block(x, filters, stride, shortcut, name, sync=False):
+def _basic_block(x, filters, stride, shortcut, name, bn=None):
     needs_projection = stride != 1 or x.shape[-1] != filters
-    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True, synchronized=sync)
-    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False, synchronized=sync)
+    y = conv_bn(x, filters, 3, stride, name=f"{name}_conv1", activation=True, bn=bn)
+    y = conv_bn(y, filters, 3, 1, name=f"{name}_conv2", activation=False, bn=bn)
     if not needs_projection:
         s = x
     elif shortcut == "A":
         s = ZeroPadShortcut(filters, stride, name=f"{name}_shortcut")(x)
     else:
-        s = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False, synchronized=sync)
+        s = conv_bn(x, filters, 1, stride, name=f"{name}_shortcut", activation=False, bn=bn)
     y = layers.Add(name=f"{name}_add")([y, s])
     return layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -86,6 +86,7 @@ def resnet_cifar(
     width_multiplier=1,
     include_preprocessing=True,
     synchronized_bn=False,
+    bn_groups=1,
     name=None,
 ):
     """Build He et al.'s CIFAR ResNet of the given depth as a functional model.
@@ -102,6 +103,9 @@ def resnet_cifar(
             so it takes pixels in [0, 255]. Defaults to True.
         synchronized_bn: BatchNorm statistics over all replicas of a
             tf.distribute strategy. Defaults to False.
+        bn_groups: BatchNorm training statistics over this many equal parts
+            of each batch, as that many unsynchronised devices compute them
+            (He et al.: batch 128 on two GPUs). Defaults to 1.
         name: model name. Defaults to "resnet{depth}".
 
     Returns:
@@ -116,13 +120,14 @@ def resnet_cifar(
         )
     widths = [int(w * width_multiplier) for w in STAGE_WIDTHS]
 
+    bn = batch_norm_options(synchronized_bn, bn_groups)
     inputs = keras.Input(shape=input_shape, name="images")
     x = normalization_layer()(inputs) if include_preprocessing else inputs
-    x = conv_bn(x, widths[0], 3, 1, name="stem", activation=True, synchronized=synchronized_bn)
+    x = conv_bn(x, widths[0], 3, 1, name="stem", activation=True, bn=bn)
     for stage, filters in enumerate(widths, start=1):
         for block in range(1, n + 1):
             stride = 2 if stage > 1 and block == 1 else 1
-            x = _basic_block(x, filters, stride, shortcut, name=f"stage{stage}_block{block}", sync=synchronized_bn)
+            x = _basic_block(x, filters, stride, shortcut, name=f"stage{stage}_block{block}", bn=bn)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     outputs = output_head(x, num_classes)
     return keras.Model(inputs, outputs, name=name or f"resnet{depth}")

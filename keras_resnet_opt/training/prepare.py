@@ -90,7 +90,7 @@ def build_run_model(config):
     """The config's model. Under a distribution strategy BatchNorm is synchronised:
     it must see the global batch, or a replicated step would not equal the
     single-device step it stands for."""
-    return build_model(config.model, synchronized_bn=config.strategy != "default")
+    return build_model(config.model, synchronized_bn=config.strategy != "default", bn_groups=config.bn_groups)
 
 
 def initial_learning_rate(config):
