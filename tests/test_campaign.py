@@ -304,7 +304,7 @@ def test_status_reads_progress_from_the_jobs_own_outputs(tmp_path, checkout, cap
 
 
 def test_time_left_follows_the_pace_of_the_campaigns_own_runs(tmp_path, checkout, capsys):
-    from keras_resnet_opt.campaign import time_left
+    from keras_resnet_opt.campaign_time import time_left
     from keras_resnet_opt.cli.campaign import main
     from keras_resnet_opt.training.run_folder import write_history
 

@@ -62,7 +62,8 @@ def time_left_sentence(left, workers):
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign, time_left
+    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign
+    from keras_resnet_opt.campaign_time import time_left
 
     if args.collect_into:
         try:
