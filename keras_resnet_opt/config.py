@@ -62,6 +62,17 @@ def check_strategy(name):
     return name
 
 
+def check_bn_groups_split(groups, batch_size, train_images):
+    """Raise ValueError unless `groups` divides every training batch, the last (partial) one of an epoch included."""
+    last = train_images % batch_size or batch_size
+    if batch_size % groups or last % groups:
+        raise ValueError(
+            f"`bn_groups`={groups} must divide every training batch: batch_size={batch_size} and the last batch "
+            f"of an epoch, {last} of {train_images} training images. Pick a batch size (or a training-set size) "
+            "that splits evenly."
+        )
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Everything that determines a training run; saved as ``config.json`` beside it."""
@@ -176,14 +187,8 @@ class RunConfig:
             )
         from keras_resnet_opt.data.constants import TRAIN_IMAGES  # here: the data package loads pandas
 
-        images = self.train_subset or TRAIN_IMAGES - self.val_size
-        last = images % self.batch_size or self.batch_size
-        if self.batch_size % groups or last % groups:
-            raise ValueError(
-                f"`bn_groups`={groups} must divide every training batch: batch_size={self.batch_size} and the last "
-                f"batch of an epoch, {last} of {images} training images. Pick a batch size (or a training-set "
-                "size) that splits evenly."
-            )
+        split = TRAIN_IMAGES - self.val_size  # CIFAR-10's; prepare_run checks the data actually loaded again
+        check_bn_groups_split(groups, self.batch_size, min(self.train_subset or split, split))
 
     def defining(self):
         """`to_dict` without the `NOT_DEFINING` fields: two configs with equal

@@ -153,3 +153,8 @@ def test_groups_normalise_each_part_of_the_batch_as_keras_does_alone():
         FusedBatchNormalization(groups=2, synchronized=True)
     with pytest.raises(tf.errors.InvalidArgumentError, match="split into 2 equal parts"):
         grouped(x[:7], training=True)
+    # Where the fused kernel cannot run (here: a mask), inference still works; grouped training does not.
+    mask = tf.ones(shape[:-1], "bool")
+    np.testing.assert_allclose(grouped(x, training=False, mask=mask), moving * gamma + beta, rtol=1e-4, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="groups"):
+        grouped(x, training=True, mask=mask)

@@ -46,3 +46,12 @@ def test_below_the_minimum_of_seeds_no_detectable_difference_is_claimed():
     assert not plan.decides and plan.detectable(0.05) > 5.0  # df = 1: only huge differences are found
     assert planning.difference_text(174.6) == "over 100 pp, more than any test error can differ"
     assert planning.difference_text(10.54) == "about 10.5 pp"
+
+
+def test_the_detectable_difference_scales_with_the_spread_and_gives_up_cleanly():
+    def plan(sd, ran):
+        return planning.Planning(sd, ran - 1, sd, sd, 1, 1, ran, 0.05, 1.0, 3)
+
+    # Solved in units of the spread: a tiny spread keeps its relative precision.
+    assert plan(1e-9, 30).detectable(0.05) == pytest.approx(1e9 * plan(1.0, 30).detectable(0.05) * 1e-18, rel=1e-6)
+    assert math.isnan(plan(3.0, 2).detectable(1e-9))  # scipy's noncentral t cannot answer with df = 1 there

@@ -244,3 +244,7 @@ def test_batch_norm_over_parts_of_the_batch_trains_and_is_recorded(tmp_path, syn
         smoke_config(synthetic_dir, bn_groups=3)
     with pytest.raises(ValueError, match="synchronised across the real ones"):
         smoke_config(synthetic_dir, bn_groups=2, strategy="mirrored")
+    # The config checks CIFAR-10's size (280 fit); the data loaded (236 training images: all there are) again.
+    uneven = smoke_config(synthetic_dir, optimizer="sgdm", epochs=1, bn_groups=8, train_subset=280)
+    with pytest.raises(ValueError, match=r"the last batch of an epoch, 12 of 236 training images"):
+        train(uneven, tmp_path / "r2", tmp_path / "s2")

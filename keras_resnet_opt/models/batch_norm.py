@@ -70,7 +70,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
     def call(self, inputs, training=None, mask=None):
         if not self._can_fuse(inputs, mask):
-            if self.groups > 1:
+            if self.groups > 1 and training and self.trainable:  # inference reads the moving averages alone
                 raise NotImplementedError(
                     "Batch-norm `groups` > 1 needs the TensorFlow backend, channels-last 4-D inputs, no mask and no "
                     "renormalisation."

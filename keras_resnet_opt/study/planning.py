@@ -29,7 +29,7 @@ MOST_SEEDS = 200  # the largest number of seeds worth naming
 
 
 def difference_text(pp):
-    """A detectable difference in words: a test error differs by at most 100 pp."""
+    """A detectable difference in words: a test error differs by at most 100 pp (NaN: beyond computing)."""
     return f"about {pp:.1f} pp" if pp <= 100.0 else "over 100 pp, more than any test error can differ"
 
 
@@ -83,17 +83,28 @@ class Planning:
         return self.ran >= self.floor
 
     def detectable(self, level):
-        """The true difference (pp) this study's own seeds find `POWER` of the time with a test at `level`."""
+        """The true difference (pp) this study's own seeds find `POWER` of the time with a test at `level`.
+
+        Solved in units of the spread (so its precision does not depend on
+        the spread's size); NaN where the power cannot be computed (scipy's
+        noncentral t gives up at extreme levels with one degree of freedom)
+        or is not reached within 2^40 spreads.
+        """
         if self.ran < 2:
             return math.nan
 
-        def short(difference):
-            return stats.power_difference(self.ran, self.sd, difference, level) - POWER
+        def short(effect):
+            return stats.power_difference(self.ran, 1.0, effect, level) - POWER
 
-        high = self.sd
-        while short(high) < 0:
+        high = 1.0
+        for _ in range(40):
+            gap = short(high)
+            if not math.isfinite(gap):
+                return math.nan
+            if gap >= 0:
+                return float(optimize.brentq(short, 0.0, high)) * self.sd
             high *= 2.0
-        return float(optimize.brentq(short, 0.0, high, xtol=1e-6))
+        return math.nan
 
 
 def planning(outcomes, settings):

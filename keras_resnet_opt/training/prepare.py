@@ -22,6 +22,7 @@ import dataclasses
 import keras
 
 from keras_resnet_opt import distribute, environment
+from keras_resnet_opt.config import check_bn_groups_split
 from keras_resnet_opt.data import load_cifar10
 from keras_resnet_opt.data.pipeline import steps_per_epoch
 from keras_resnet_opt.models import build_model
@@ -74,6 +75,8 @@ def prepare_run(config, data=None, strategy=None, resume=None, metrics=METRICS):
         strategy = distribute.make_strategy(config.strategy)
     if data is None:
         data = load_run_data(config)
+    if config.bn_groups > 1:  # the config checked CIFAR-10's size; this is the size of the data loaded
+        check_bn_groups_split(config.bn_groups, config.batch_size, len(data.train[0]))
     steps = steps_per_epoch(len(data.train[0]), config.batch_size)
     with strategy.scope():
         model = resume(steps) if resume is not None else None
