@@ -10,35 +10,29 @@ import json
 from pathlib import Path
 
 from keras_resnet_opt.campaign import DONE, TRAIN_SCRIPT, flag_value, load_plan, read_state
-from keras_resnet_opt.data.constants import TRAIN_IMAGES
+from keras_resnet_opt.config import RunConfig, make_config
 from keras_resnet_opt.training import run_folder
 
 
 def _job_config(job, code_dir):
-    """A train job's config as a dict: its run folder's config.json once written, else resolved from its flags.
+    """A train job's `RunConfig`: its run folder's config.json once written, else resolved from its flags.
 
     The flags are resolved as train.py resolves them, without the tuned
     hparams (they set rates, not the epochs or the data); None when they
-    cannot be (a plug-in or a flag this code does not know).
+    cannot be (a plug-in, or a field or flag this code does not know).
     """
     written = code_dir / job.output_folder() / run_folder.CONFIG
-    if written.is_file():
-        return json.loads(written.read_text())
-    from keras_resnet_opt.config import make_config
-
     flags = {field: flag_value(job.argv, "--" + field.replace("_", "-"))
              for field in ("model", "epochs", "train_subset", "val_size")}  # fmt: skip
     try:
+        if written.is_file():
+            return RunConfig.from_dict(json.loads(written.read_text()))
         return make_config(
             flag_value(job.argv, "--preset") or "cpu-quick",
             **{k: v if k == "model" or v is None else int(v) for k, v in flags.items()},
-        ).to_dict()
+        )
     except ValueError:
         return None
-
-
-def _train_images(config):
-    return config.get("train_subset") or TRAIN_IMAGES - int(config.get("val_size") or 0)
 
 
 # How many of the most recently written run histories set the pace `time_left` extrapolates.
@@ -65,13 +59,13 @@ def time_left(plan_path, campaign_dir, code_dir, workers):
         times = sorted(row["epoch_time_s"] for row in history[1:] if row.get("epoch_time_s"))
         if times:
             written = (code_dir / job.output_folder() / run_folder.HISTORY_JSON).stat().st_mtime
-            paces.append((written, times[len(times) // 2] / _train_images(config)))
+            paces.append((written, times[len(times) // 2] / config.expected_train_images()))
         if (records.get(job.name) or {}).get("status") == DONE:
             continue
         if config is None:
             unestimated.append(job.name)
             continue
-        left.append(max(0, int(config["epochs"]) - len(history)) * _train_images(config))
+        left.append(max(0, config.epochs - len(history)) * config.expected_train_images())
     recent = sorted(p for _, p in sorted(paces)[-RECENT_RUNS:])
     pace = recent[len(recent) // 2] if recent else float("nan")
     worker_s = sum(left) * pace

@@ -185,10 +185,15 @@ class RunConfig:
                 f"`bn_groups` > 1 imitates unsynchronised devices on one; under strategy={self.strategy!r} batch "
                 "norm is synchronised across the real ones. Use one or the other."
             )
+        # CIFAR-10's size; prepare_run checks the data actually loaded again.
+        check_bn_groups_split(groups, self.batch_size, self.expected_train_images())
+
+    def expected_train_images(self):
+        """The training images this config gets from CIFAR-10: its subset, but at most what the split leaves."""
         from keras_resnet_opt.data.constants import TRAIN_IMAGES  # here: the data package loads pandas
 
-        split = TRAIN_IMAGES - self.val_size  # CIFAR-10's; prepare_run checks the data actually loaded again
-        check_bn_groups_split(groups, self.batch_size, min(self.train_subset or split, split))
+        split = TRAIN_IMAGES - self.val_size
+        return min(self.train_subset or split, split)
 
     def defining(self):
         """`to_dict` without the `NOT_DEFINING` fields: two configs with equal

@@ -113,18 +113,17 @@ def shared_contrasts(columns):
     return [pair for pair in first if all(pair in _declared_pairs(a) for a, _ in columns[1:])]
 
 
+def _paired_interval(analysis, workload, a, b, metric):
+    """``(mean, low, high, n)`` of the paired ``a - b`` on `metric` within one budget (NaN and 0 when not run)."""
+    pair = contrasts.paired(analysis.per_run, workload, a, b, metric)
+    mean, low, high = contrasts.finite_interval(pair)
+    return mean, low, high, 0 if pair is None else pair.n
+
+
 def gap_contrasts(columns, pairs=None):
     """Paired generalisation gap ``a - b`` per budget: ``[(a, b, {workload: (mean, low, high, n)})]`` in pp."""
     pairs = shared_contrasts(columns) if pairs is None else pairs
-    out = []
-    for a, b in pairs:
-        by_budget = {}
-        for analysis, workload in columns:
-            pair = contrasts.paired(analysis.per_run, workload, a, b, "gen_gap")
-            mean, low, high = contrasts.finite_interval(pair)
-            by_budget[workload] = (mean, low, high, 0 if pair is None else pair.n)
-        out.append((a, b, by_budget))
-    return out
+    return [(a, b, {w: _paired_interval(analysis, w, a, b, "gen_gap") for analysis, w in columns}) for a, b in pairs]
 
 
 # Where along training the test error is compared (`measures`), and how the comparison reads.
@@ -140,17 +139,11 @@ def along_contrasts(columns, pairs=None):
     own budget, then the end).
     """
     pairs = shared_contrasts(columns) if pairs is None else pairs
-    out = []
-    for a, b in pairs:
-        by_budget = {}
-        for analysis, workload in columns:
-            by_budget[workload] = {}
-            for label, metric in ALONG:
-                pair = contrasts.paired(analysis.per_run, workload, a, b, metric)
-                mean, low, high = contrasts.finite_interval(pair)
-                by_budget[workload][label] = (mean, low, high, 0 if pair is None else pair.n)
-        out.append((a, b, by_budget))
-    return out
+    return [
+        (a, b, {w: {label: _paired_interval(analysis, w, a, b, metric) for label, metric in ALONG}
+                for analysis, w in columns})
+        for a, b in pairs
+    ]  # fmt: skip
 
 
 def picture(along):

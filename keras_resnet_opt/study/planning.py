@@ -107,6 +107,11 @@ class Planning:
         return math.nan
 
 
+    def detectable_texts(self):
+        """`detectable` in words: among the m declared contrasts (alpha / m), and in a claim of one test (alpha)."""
+        return (difference_text(self.detectable(self.alpha / self.m)), difference_text(self.detectable(self.alpha)))
+
+
 def planning(outcomes, settings):
     """The `Planning` of one workload's declared contrasts (`contrasts.Outcome`), or None without a spread."""
     pooled = [o.paired.t for o in outcomes if o.paired is not None and o.paired.n >= 2]

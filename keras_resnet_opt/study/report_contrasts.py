@@ -151,8 +151,7 @@ def planning_lines(outcomes, settings):
         "",
     ]
     if plan.decides:
-        family = planning.difference_text(plan.detectable(plan.alpha / plan.m))
-        alone = planning.difference_text(plan.detectable(plan.alpha))
+        family, alone = plan.detectable_texts()
         lines += [
             f"With its own {plan.ran} seeds, this study finds a true difference {planning.POWER:.0%} of the time "
             f"only when it is {family} or more among the {plan.m} contrasts, or {alone} in a claim of one test; "

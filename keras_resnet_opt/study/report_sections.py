@@ -360,12 +360,12 @@ def _seed_caveats(evaluations, settings):
         if plan is None or not plan.decides:  # below the minimum nothing is decided at all (said apart)
             continue
         where = f"{workload}: " if len(evaluations) > 1 else ""
+        family, alone = plan.detectable_texts()
         caveats.append(
             f"{where}{plan.ran} paired seeds: at this study's spread (paired SD {plan.sd:.2f} pp), a declared "
-            f"contrast finds a true difference {planning.POWER:.0%} of the time only when it is "
-            f"{planning.difference_text(plan.detectable(plan.alpha / plan.m))} or more (a claim of one test: "
-            f"{planning.difference_text(plan.detectable(plan.alpha))}); smaller real differences mostly end "
-            "inconclusive, which is not evidence of none (the planning table under Paired contrasts)."
+            f"contrast finds a true difference {planning.POWER:.0%} of the time only when it is {family} or more "
+            f"(a claim of one test: {alone}); smaller real differences mostly end inconclusive, which is not "
+            "evidence of none (the planning table under Paired contrasts)."
         )
     return caveats
 
