@@ -13,7 +13,7 @@ from test_study_report import JITTER, SEED_EFFECT, curve, write_run
 
 from keras_resnet_opt.cli.report import main as report_main
 from keras_resnet_opt.search_files import BEST_HPARAMS, TRIAL_COLUMNS, TRIALS_CSV
-from keras_resnet_opt.study import budgets, claims, rate_check, report, report_tuning, tuning_results
+from keras_resnet_opt.study import budgets, claims, rate_check, report, report_tuning, tuning_results, verdicts
 from keras_resnet_opt.study.analysis import analyse
 from keras_resnet_opt.study.report_budgets import rate_check_section
 
@@ -243,6 +243,18 @@ def test_report_tuning_and_p_sections(tuned_study):
     assert rows[1:] == ["| sgdm (p -> 0 end)", "| padam", "| padam(p=0.25)",
                         "| amsgrad (**not at its search's chosen rate**) (p = 1/2 end)"]  # fmt: skip
     assert "Each p at its own tuned learning rate" in p_section
+
+
+def test_the_p_choice_is_made_again_on_the_tuning_seed(tuned_study):
+    write_search(tuned_study, "padam", "padam", [0.1, 0.316, 1.0], [0.76, 0.79, 0.74], partial=0.125)
+    text = report.write_report(tuned_study).read_text()
+    p_section = text[text.index("### Padam across p"):text.index("## Paired contrasts")]
+    line = next(line for line in p_section.splitlines() if line.startswith("The same choice on the tuning seed"))
+    assert "(seed 100, which no final run shares)" in line
+    assert "p = 0.125: 79.00%; p = 0.25: 77.00%. It picks p = 0.125," in line
+    chosen = verdicts.declared_p_selection(analyse(tuned_study).declaration, analyse(tuned_study).per_run,
+                                           "resnet20 b10 (10 ep)").partial  # fmt: skip
+    assert ("the same p as" in line) == (chosen == 0.125) and ("**a different p**" in line) == (chosen != 0.125)
 
 
 def test_nested_study_is_linked(tuned_study):

@@ -14,7 +14,7 @@ import pytest
 from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import aggregate, claim_schema, claims, contrasts, measures, verdicts
+from keras_resnet_opt.study import aggregate, claim_schema, claims, contrasts, measures, report, report_claims, verdicts
 from keras_resnet_opt.study.grid import write_study_file
 from keras_resnet_opt.study.runs import load_study
 
@@ -214,6 +214,40 @@ def test_generalisation_needs_enough_epochs(tmp_path):
     assert all(o.decided and o.family_size == 2 for o in verdict.decidable)
     untuned = decide(study, per_run, "b", {**strict, "learning_rates": {"smoke": "untuned"}})
     assert untuned.verdict == verdicts.WRONG_REGIME and untuned.decidable == ()
+
+
+def reaching_at(epoch):
+    """Validation accuracy that first reaches the 50% target at `epoch`."""
+    return [0.4] * (epoch - 1) + [0.6] * (EPOCHS - epoch + 1)
+
+
+def test_a_part_contradicted_where_the_setting_can_decide_it_contradicts_the_claim(tmp_path):
+    # Claim (a) at too few epochs for its generalisation parts; its speed parts are decidable, and adam is
+    # consistently *slower* than sgdm: the conjunction is false whatever the other parts would say.
+    for seed, (adam_epoch, error) in enumerate([(6, 0.3), (5, 0.4), (7, 0.5)]):
+        write_run(tmp_path, "sgdm", seed, error, val_accuracy=reaching_at(2))
+        write_run(tmp_path, "amsgrad", seed, error, val_accuracy=reaching_at(2))
+        write_run(tmp_path, "adam", seed, error, val_accuracy=reaching_at(adam_epoch))
+    study = load_study(tmp_path)
+    per_run = measures.run_measures(study, SETTINGS["target_val_accuracy"])
+    verdict = decide(study, per_run, "a", {**SETTINGS, "min_epochs_generalisation": 30})
+    assert verdict.verdict == verdicts.CONTRADICTED
+    assert "8 epochs, fewer than the 30 declared" in verdict.reasons[0]  # why the rest stays undecided
+    statuses = {o.spec["part"]: o.status for o in verdict.decidable}
+    assert statuses == {"adam converges faster": contrasts.CONTRADICTED,
+                        "amsgrad converges faster": contrasts.INCONCLUSIVE}  # fmt: skip
+    # The report says so, and neither it nor contrasts.csv gives a Holm p to a part this setting cannot decide.
+    evaluation = {"contrasts": [], "claims": [verdict], "per_run": per_run, "seeds": "0, 1, 2"}
+    text = "\n".join(report_claims.claims_section({workload(per_run): evaluation}, {"settings": SETTINGS}))
+    assert "**Contradicted (in part; the setting cannot decide the rest).**" in text
+    assert "Why the rest is not decided: 8 epochs" in text
+    undecided = next(line for line in text.splitlines() if "adam generalises worse" in line)
+    assert "Holm p" not in undecided and "in no family: this setting cannot decide it" in undecided
+    table = report.tests_table({workload(per_run): evaluation}).set_index("test")
+    assert table.loc["adam converges faster", "status"] == contrasts.CONTRADICTED
+    assert table.loc["adam converges faster", "family_size"] == 2
+    assert table.loc["adam generalises worse", "status"] == verdicts.WRONG_REGIME
+    assert math.isnan(table.loc["adam generalises worse", "p_holm"])
 
 
 def test_untuned_rates_are_inferred_without_a_declaration(tmp_path):

@@ -88,9 +88,11 @@ def test_p_sweep_with_reference_lines(tmp_path):
         ]
     )
     fig = plots.plot_p_sweep(summary, path=tmp_path / "p_sweep.png", pdf=True)
-    ax = fig.axes[0]
-    assert legend_labels(ax) == ["padam", "sgdm (p → 0)", "amsgrad (p = 1/2)"]
+    (ax,) = fig.axes  # no validation error in this summary: the test panel alone
+    assert legend_labels(ax) == ["padam (each p at its tuned rate)", "sgdm (p → 0 end)",
+                                 "sgdm: 95% t-interval over seeds", "amsgrad (p = 1/2 end)"]  # fmt: skip
     padam_line = ax.get_lines()[0]
+    assert padam_line.get_linestyle() == "None"  # points: each p ran at its own rate, so no curve joins them
     assert padam_line.get_xdata().tolist() == [0.0625, 0.125, 0.25]
     assert padam_line.get_ydata().tolist() == pytest.approx([6.8, 6.5, 7.5])
     assert ax.get_xscale() == "log"
@@ -124,7 +126,26 @@ def test_p_sweep_without_references():
         ]
     )
     ax = plots.plot_p_sweep(summary).axes[0]
-    assert len(ax.get_lines()) == 1 and legend_labels(ax) == ["padam"]
+    assert len(ax.get_lines()) == 1 and legend_labels(ax) == ["padam (each p at its tuned rate)"]
+
+
+def test_p_sweep_shows_the_validation_error_that_chooses_p_beside_the_test_error():
+    summary = make_summary(
+        [
+            {"variant": "sgdm", "optimizer": "sgdm", "partial": None, "val_error_mean": 0.20, "val_error_ci": 0.01,
+             "test_error_mean": 0.21, "test_error_ci": 0.01, "n": 3},
+            {"variant": "padam", "optimizer": "padam", "partial": 0.125, "val_error_mean": 0.18,
+             "val_error_ci": 0.01, "test_error_mean": 0.19, "test_error_ci": 0.01, "n": 3},
+            {"variant": "padam(p=0.25)", "optimizer": "padam", "partial": 0.25, "val_error_mean": 0.17,
+             "val_error_ci": 0.01, "test_error_mean": 0.2, "test_error_ci": 0.01, "n": 3},
+        ]
+    )  # fmt: skip
+    val, test = plots.plot_p_sweep(summary).axes
+    assert "validation" in val.get_ylabel() and "chooses p" in val.get_ylabel() and "test" in test.get_ylabel()
+    assert val.get_lines()[0].get_ydata().tolist() == pytest.approx([18.0, 17.0])
+    assert test.get_lines()[0].get_ydata().tolist() == pytest.approx([19.0, 20.0])
+    # sgdm's band has a legend entry of its own.
+    assert "sgdm: 95% t-interval over seeds" in legend_labels(test)
 
 
 def test_lr_sensitivity_from_csv(tmp_path):
@@ -203,6 +224,39 @@ def test_no_band_with_fewer_than_three_seeds_and_bands_stay_in_range():
     assert len(ax.collections) == 2
     ys = np.concatenate([path.vertices[:, 1] for band in ax.collections for path in band.get_paths()])
     assert ys.min() >= 0.0 and ys.max() <= 100.0
+
+
+def test_forest_plot_draws_each_contrast_by_its_decision():
+    rows = [
+        {"label": "sgd - sgdm", "mean": 2.6, "low": 1.4, "high": 3.8, "n": 3, "decision": "differs"},
+        {"label": "sgd - nadam", "mean": 2.8, "low": 0.3, "high": 5.2, "n": 3, "decision": "no clear difference"},
+        {"label": "padam - sgdm", "mean": -0.5, "low": -12.0, "high": 11.0, "n": 2, "decision": "too few seeds"},
+    ]
+    ax = plots.plot_contrasts(rows).axes[0]
+    markers = [line for line in ax.get_lines() if line.get_marker() == "s"]
+    faces = [line.get_markerfacecolor() for line in markers]
+    assert faces[0] != faces[1]  # an interval missing zero is not drawn as a decision the report did not make
+    assert legend_labels(ax) == [plots.FOREST_STYLES[d][2] for d in ("differs", "no clear difference",
+                                                                    "too few seeds")]  # fmt: skip
+    assert not [line for line in ax.get_lines() if line.get_linestyle() == "--"]  # no margin unless asked
+
+
+def test_curves_mark_the_learning_rate_drops_and_zoom_on_the_final_epochs():
+    curves = make_curves(["sgdm", "adam"], epochs=10)
+    per_run = make_per_run(["sgdm", "adam"], seeds=(0, 1, 2), epochs=10)
+    fig = plots.plot_test_error(curves, per_run=per_run, drops=(5, 7.5))
+    full, zoomed = fig.axes
+    drops = sorted(line.get_xdata()[0] for line in full.get_lines() if line.get_linestyle() == ":")
+    assert drops == [5.0, 7.5] and "learning-rate drop" in legend_labels(full)
+    # The zoomed panel starts at the first epoch trained wholly at the lower rate, its range set by the lines.
+    means = [line for line in zoomed.get_lines() if line.get_linewidth() > 2]
+    assert means[0].get_xdata().tolist() == [6, 7, 8, 9, 10]
+    drawn = np.concatenate([line.get_ydata() for line in zoomed.get_lines() if line.get_linestyle() == "-"])
+    low, high = zoomed.get_ylim()
+    assert low < drawn.min() and high > drawn.max() and high - low < 1.2 * (drawn.max() - drawn.min())
+    # Without drops, one panel (the loss curves never zoom).
+    assert len(plots.plot_test_error(curves).axes) == 1
+    assert len(plots.plot_train_loss(curves, drops=(5,)).axes) == 1
 
 
 def test_forest_plot_draws_intervals_and_the_margin(tmp_path):

@@ -3,6 +3,7 @@
 import json
 import os
 import runpy
+import shutil
 from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -270,8 +271,12 @@ def test_a_nested_studys_verdicts_stand_beside_this_studys(tmp_path):
     )  # fmt: skip
     # In the arm Padam ends well above AMSGrad, so there (d) holds where the outer study contradicts it.
     build_world(control, {**WORLD, "padam": (0.25, 2.0, 0.0, None)}, declare=False)
-    (control / "study.json").write_text(json.dumps({**json.loads((control / "study.json").read_text()),
-                                                    "title": "the control arm"}))  # fmt: skip
+    declared = json.loads((control / "study.json").read_text())
+    # The arm states (f) its own way (as the real control arm reads the seed report's "SGD" as sgdm).
+    for claim in declared["preregistration"]["claims"]:
+        if claim["id"] == "f":
+            claim["statement"] = "The arm's own reading of (f)."
+    (control / "study.json").write_text(json.dumps({**declared, "title": "the control arm"}))
     (outer / "broken").mkdir()
     (outer / "broken" / "study.json").write_text("{}")  # no runs/: named, not fatal
     text = report.write_report(outer).read_text()
@@ -281,6 +286,10 @@ def test_a_nested_studys_verdicts_stand_beside_this_studys(tmp_path):
             for line in section.splitlines() if line.startswith("| (")}  # fmt: skip
     assert rows["(d) Padam underperforms AMSGrad (higher final test error)."] == ["Contradicted", "Holds"]
     assert rows["(z) Only the arm says so."] == ["not declared here", "Holds"]
+    # One id, two statements: a row each, never two hypotheses side by side in one row.
+    here = next(k for k in rows if k.startswith("(f) here: "))
+    assert rows[here][1] == "-" and rows[here][0] != "-"
+    assert rows["(f) in `control/`: The arm's own reading of (f)."][0] == "-"
     assert "### `broken/`\n\nIt cannot be read:" in section
     # The top of the report points to the section; the claims of the outer study are unchanged by the arm.
     assert 'their verdicts: section "Studies kept inside this one"' in text
@@ -431,3 +440,45 @@ def test_the_seeds_a_next_study_needs_come_from_this_studys_own_spread(tmp_path)
     outcome = contrasts.Outcome({}, paired, None, 0.01, 0.01, 1.0, 1, "higher")
     table = report_contrasts.planning_lines([outcome], {"alpha": 0.05, "equivalence_margin_pp": 1.0, "min_seeds": 3})
     assert "| a true difference of 1 pp, among the 1 declared contrasts | 0.05 | about 3 |" in "\n".join(table)
+
+
+def test_a_sweep_run_at_every_seed_is_expected_at_every_seed(tmp_path):
+    for seed in SEEDS:
+        write_run(tmp_path, "sgdm", seed, curve(0.1 + SEED_EFFECT[seed], 0.3, 0.02, seed))
+    for seed in (0, 1):
+        write_run(tmp_path, "padam", seed, curve(0.1 + SEED_EFFECT[seed], 0.3, 0.02, seed), partial=0.25)
+    plan = {"optimizers": ["sgdm"], "seeds": list(SEEDS), "partial_sweep": [0.25, 0.5]}
+    (tmp_path / "study.json").write_text(json.dumps(plan))
+    text = report.write_report(tmp_path).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("Planned in study.json"))
+    assert line.endswith(": padam(p=0.25) seed 2, padam(p=0.5) seed 0, padam(p=0.5) seed 1, padam(p=0.5) seed 2.")
+    # A sweep run at one seed only (as scripts/compare.py runs it) is complete once each p has a run.
+    shutil.rmtree(tmp_path / "runs" / "padam-p0.25-s1")
+    text = report.write_report(tmp_path).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("Planned in study.json"))
+    assert line.endswith(": padam(p=0.5).")
+
+
+def test_caveats_say_what_the_speed_and_smoothness_measures_can_resolve(world_study):
+    text = (world_study / "report.md").read_text()
+    caveats = text.split("## What this study can and cannot show", 1)[1]
+    speed = next(line for line in caveats.splitlines() if line.startswith("- Times to target are whole epochs"))
+    assert "with 3 paired seeds" in speed and "at least 1.01 epochs on average" in speed
+    assert "(one epoch at every seed is not enough)" in speed
+    # A constant schedule over 8 epochs is one phase: six inner epochs, enough not to warn.
+    assert "Smoothness (" not in caveats
+    setup = text.split("## Setup", 1)[1].split("## Runs", 1)[0]
+    assert "| Training data | subset of 5000 images |" in setup
+
+
+def test_a_step_schedule_is_marked_on_the_curves_and_limits_the_smoothness_measure(tmp_path):
+    for optimizer in ("sgdm", "adam"):
+        for seed in SEEDS:
+            write_run(tmp_path, optimizer, seed, curve(0.1 + SEED_EFFECT[seed], 0.3, 0.02, seed, epochs=10), epochs=10)
+    for path in (tmp_path / "runs").glob("*/config.json"):
+        config = json.loads(path.read_text())
+        path.write_text(json.dumps({**config, "lr_schedule": "step", "lr_boundaries": [5, 7.5]}))
+    text = report.write_report(tmp_path).read_text()
+    # Phases 1-5, 6-7 and 9-10 (epoch 8 straddles 7.5): only 2, 3 and 4 have a neighbour on each side.
+    assert "rests on 3 residual epoch(s) per run" in text
+    assert report.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}

@@ -160,3 +160,13 @@ def test_pooled_sd_weights_each_set_by_its_degrees_of_freedom():
     sd, df = stats.pooled_sd([a, b, stats.paired_t([5.0])])
     assert df == 3 and sd == pytest.approx(math.sqrt((2 * 1.0 + 1 * 8.0) / 3))
     assert math.isnan(stats.pooled_sd([stats.paired_t([1.0])])[0])
+
+
+def test_the_smallest_decidable_gap_at_the_rounding_floor():
+    floor = stats.rounding_sd(1.0)
+    gap = stats.smallest_decidable_gap(3, floor, 0.05)
+    assert gap == pytest.approx(4.302653 * floor / math.sqrt(3), rel=1e-6)  # t_(0.975, 2) by hand
+    # Three seeds one epoch apart every time: the floor keeps the test short of alpha; just past the gap it decides.
+    assert stats.paired_t([1.0, 1.0, 1.0], floor).p_two_sided() > 0.05
+    assert stats.paired_t([gap * 1.001] * 3, floor).p_two_sided() < 0.05
+    assert math.isnan(stats.smallest_decidable_gap(1, floor, 0.05))

@@ -72,7 +72,7 @@ def mean_ci(values, confidence=CONFIDENCE):
 
 SUMMARY_COLUMNS = (
     "workload", "variant", "main", "optimizer", "partial", "n", "n_diverged", "seeds",
-    "test_error_mean", "test_error_ci", "val_error_mean", "best_val_accuracy_mean",
+    "test_error_mean", "test_error_ci", "val_error_mean", "val_error_ci", "best_val_accuracy_mean",
     "train_loss_mean", "train_loss_ci", "train_error_mean", "gen_gap_mean", "gen_gap_ci",
     "train_loss_25_mean", "train_loss_50_mean", "target_val_accuracy", "target_epoch_median",
     "target_steps_median", "n_reached_target", "smoothness_test_mean", "smoothness_test_ci",
@@ -129,10 +129,10 @@ def summarize(runs, target_val_accuracy=None, confidence=CONFIDENCE, per_run=Non
             "target_val_accuracy": float(group["target_val_accuracy"].iloc[0]),
             "confidence": confidence,
         }
-        for metric in ("test_error", "train_loss", "gen_gap", "smoothness_test"):
+        for metric in ("test_error", "val_error", "train_loss", "gen_gap", "smoothness_test"):
             mean, half, _ = mean_ci(group[metric], confidence)
             row[f"{metric}_mean"], row[f"{metric}_ci"] = mean, half
-        for metric in ("val_error", "best_val_accuracy", "train_error", "train_loss_25", "train_loss_50",
+        for metric in ("best_val_accuracy", "train_error", "train_loss_25", "train_loss_50",
                        "smoothness_val"):  # fmt: skip
             row[f"{metric}_mean"] = mean_ci(group[metric], confidence)[0]
         has_target = math.isfinite(row["target_val_accuracy"])

@@ -12,9 +12,10 @@ gives the same bytes.
   `MIN_BAND_SEEDS` seeds stand behind it (with two, a t-interval is wider
   than the data and runs past any sensible range).
 - `plot_contrasts`: the forest plot of the paired contrasts, each with its
-  95% paired interval, and the declared equivalence margin drawn.
-- `plot_p_sweep`: Padam's final test error against p (log2 axis), with
-  SGD-momentum (the p -> 0 limit) and AMSGrad (p = 1/2) as reference lines.
+  95% paired interval, drawn by the decision the report made.
+- `plot_p_sweep`: Padam's final validation and test error against p (log2
+  axis), with SGD-momentum (the p -> 0 limit) and AMSGrad (p = 1/2) as
+  reference lines.
 - `plot_lr_sensitivity`: validation accuracy against learning rate from a
   tuning-trials table.
 - `plot_performance_profile`: fraction of workloads within a factor tau of
@@ -56,7 +57,7 @@ SPARE_COLORS = ("tab:pink", "tab:olive", "tab:cyan", "black", "gold", "navy", "t
 MIN_BAND_SEEDS = 3
 
 # Reference lines of the p-sweep plot: the limits Padam interpolates between.
-_END_LABELS = {0.0: "p → 0", 0.5: "p = 1/2"}
+_END_LABELS = {0.0: "p → 0 end", 0.5: "p = 1/2 end"}
 P_SWEEP_REFERENCES = tuple(
     (name, f"{name} ({_END_LABELS[p]})", style) for (name, p), style in zip(PARTIAL_ENDS.items(), (":", "--"))
 )
@@ -98,27 +99,31 @@ def _select_workload(frame, workload):
     return frame[frame["workload"] == workload], workload
 
 
-def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, pdf, per_run=None, limits=None):
-    curves, workload = _select_workload(curves, workload)
-    if per_run is not None and len(per_run):
-        per_run = per_run[per_run["workload"] == workload]
-    if variants is None:
-        variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
-    variants = sorted(variants, key=variant_sort_key)
-    colors = variant_colors(variants)
-    fig, ax = _new_axes()
+def _draw_curves(ax, curves, per_run, metric, scale, log, variants, colors, limits, window=None):
+    """Per-seed thin lines, the mean as a thick line, and a t-band where `MIN_BAND_SEEDS` seeds stand behind it.
+
+    ``window`` (first epoch) restricts the drawing to the epochs from there on; returns the drawn values, so a
+    zoomed panel can set its y-range from the lines rather than from the bands.
+    """
+    drawn = []
+
+    def keep(frame):
+        return frame if window is None else frame[frame["epoch"] >= window]
+
     for variant in variants:
         if per_run is not None and len(per_run):
-            own = per_run[per_run["variant"] == variant]
+            own = keep(per_run[per_run["variant"] == variant])
             for _, seed_rows in own.groupby("run", sort=True):
                 seed_rows = seed_rows.sort_values("epoch")
-                ax.plot(seed_rows["epoch"].to_numpy(), seed_rows[metric].to_numpy(dtype=float) * scale,
-                        color=colors[variant], linewidth=0.7, alpha=0.45)  # fmt: skip
-        rows = curves[curves["variant"] == variant].sort_values("epoch")
+                values = seed_rows[metric].to_numpy(dtype=float) * scale
+                ax.plot(seed_rows["epoch"].to_numpy(), values, color=colors[variant], linewidth=0.7, alpha=0.45)
+                drawn.append(values)
+        rows = keep(curves[curves["variant"] == variant]).sort_values("epoch")
         epochs = rows["epoch"].to_numpy()
         mean = rows[f"{metric}_mean"].to_numpy(dtype=float) * scale
         half = rows[f"{metric}_ci"].to_numpy(dtype=float) * scale
         ax.plot(epochs, mean, color=colors[variant], label=display_name(variant), linewidth=2.2)
+        drawn.append(mean)
         band = np.isfinite(half) & np.isfinite(mean) & (rows["n"].to_numpy(dtype=float) >= MIN_BAND_SEEDS)
         if band.any():
             low, high = mean - half, mean + half
@@ -127,13 +132,52 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
             if limits is not None:
                 low, high = np.clip(low, *limits), np.clip(high, *limits)
             ax.fill_between(epochs, low, high, where=band, color=colors[variant], alpha=0.2, linewidth=0)
-    if log:
-        ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
+    return np.concatenate(drawn) if drawn else np.array([])
+
+
+def _mark_drops(ax, drops):
+    """Dotted vertical lines where the learning rate drops (epochs, fractions allowed), one legend entry."""
+    for index, epoch in enumerate(sorted(drops)):
+        ax.axvline(float(epoch), color="black", linestyle=":", linewidth=1.0, label="learning-rate drop" if index == 0
+                   else None)  # fmt: skip
+
+
+def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, pdf, per_run=None, limits=None,
+                 drops=(), zoom=False):  # fmt: skip
+    curves, workload = _select_workload(curves, workload)
+    if per_run is not None and len(per_run):
+        per_run = per_run[per_run["workload"] == workload]
+    if variants is None:
+        variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
+    variants = sorted(variants, key=variant_sort_key)
+    colors = variant_colors(variants)
+    zoom = zoom and bool(drops)
+    if zoom:
+        fig = Figure(figsize=(FIGSIZE[0] * 2, FIGSIZE[1]))
+        ax, zoomed = fig.subplots(1, 2)
+    else:
+        fig, ax = _new_axes()
+    _draw_curves(ax, curves, per_run, metric, scale, log, variants, colors, limits)
+    _mark_drops(ax, drops)
+    axes = [ax]
+    if zoom:
+        start = int(np.floor(min(drops))) + 1  # the first epoch trained wholly at the lower rate
+        values = _draw_curves(zoomed, curves, per_run, metric, scale, log, variants, colors, limits, window=start)
+        values = values[np.isfinite(values)]
+        if values.size:  # the range of the lines: a wide two-seed band must not set it
+            pad = 0.08 * max(values.max() - values.min(), 1e-6)
+            zoomed.set_ylim(values.min() - pad, values.max() + pad)
+        _mark_drops(zoomed, [d for d in drops if d >= start])
+        zoomed.set_title(f"from epoch {start}, after the first drop (y-range of the lines)")
+        axes.append(zoomed)
+    for each in axes:
+        if log:
+            each.set_yscale("log")
+        each.set_xlabel("epoch")
+        each.set_ylabel(ylabel)
+        each.grid(True, which="major", alpha=0.3)
     if workload is not None:
         ax.set_title(str(workload))
-    ax.grid(True, which="major", alpha=0.3)
     if variants:
         ax.legend(frameon=False)
     if path is not None:
@@ -141,7 +185,7 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
     return fig
 
 
-def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None, per_run=None):
+def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None, per_run=None, drops=()):
     """Training loss (log scale) against epoch: thin line per seed, thick mean per variant.
 
     Args:
@@ -152,26 +196,58 @@ def plot_train_loss(curves, workload=None, path=None, pdf=False, variants=None, 
         variants: variants to draw; defaults to the main comparison (no p sweep).
         per_run: the frame from `aggregate.run_curves`, for the per-seed lines;
             None draws the means only.
+        drops: epochs where the learning rate drops, marked with dotted lines
+            (a drop explains a sudden fall that is not the optimizer's doing).
     """
-    return _plot_curves(curves, "loss", 1.0, "training loss", True, workload, variants, path, pdf, per_run)
+    return _plot_curves(curves, "loss", 1.0, "training loss", True, workload, variants, path, pdf, per_run,
+                        drops=drops)  # fmt: skip
 
 
-def plot_test_error(curves, workload=None, path=None, pdf=False, variants=None, per_run=None):
-    """Test error (%) against epoch (arguments as `plot_train_loss`); bands kept inside 0-100%."""
+def plot_test_error(curves, workload=None, path=None, pdf=False, variants=None, per_run=None, drops=()):
+    """Test error (%) against epoch (arguments as `plot_train_loss`); bands kept inside 0-100%.
+
+    With ``drops``, a second panel zooms in on the epochs after the first drop,
+    with its y-range set by the lines: the final epochs, where the tested
+    differences are a point or two, cannot be read on an axis that spans the
+    first epoch's error.
+    """
     return _plot_curves(
-        curves, "test_error", 100.0, "test error (%)", False, workload, variants, path, pdf, per_run, (0.0, 100.0)
+        curves, "test_error", 100.0, "test error (%)", False, workload, variants, path, pdf, per_run, (0.0, 100.0),
+        drops=drops, zoom=True,
     )
+
+
+# How the forest plot draws each decision: (colour, marker face, label).
+FOREST_STYLES = {
+    "differs": ("black", "black", "differs (Holm-adjusted p <= alpha)"),
+    "no clear difference": ("dimgray", "white", "no clear difference (inconclusive)"),
+    "too few seeds": ("silver", "white", "too few seeds to decide"),
+}
+
+
+def _forest_decision(row):
+    if "decision" in row:
+        return row["decision"]
+    return "no clear difference" if row.get("decided") else "too few seeds"
 
 
 def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp"):
     """Forest plot of paired contrasts: mean difference and its 95% paired interval each.
 
+    The interval is the unadjusted 95% paired t-interval, while a contrast is
+    decided by its Holm-adjusted p: an interval that misses zero can still be
+    undecided. Each row is therefore drawn by its decision (`FOREST_STYLES`),
+    with a legend, so the picture cannot be read as a decision the report did
+    not make.
+
     Args:
         rows: dicts with ``label``, ``mean``, ``low``, ``high`` (in `unit`),
-            ``n`` (paired seeds) and ``decided`` (False draws it grey: too
-            few seeds to decide anything).
-        margin: the declared equivalence margin, drawn as dashed lines at
-            ``±margin`` around zero with the band between them shaded.
+            ``n`` (paired seeds) and ``decision`` (a `FOREST_STYLES` key; an
+            older ``decided`` flag reads as "no clear difference" or "too
+            few seeds").
+        margin: an equivalence margin to draw as dashed lines at ``±margin``
+            with the band between them shaded; None (the report's choice:
+            its contrasts are difference tests) draws none.
         path: save to this path (PNG, and PDF with `pdf`); None to only return.
         pdf: also save a PDF.
         title: the axes title.
@@ -181,12 +257,16 @@ def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp
     fig = Figure(figsize=(FIGSIZE[0], height))
     ax = fig.add_subplot()
     ys = np.arange(len(rows))[::-1]
+    shown = set()
     for y, row in zip(ys, rows):
-        color = "black" if row.get("decided") else "tab:gray"
+        decision = _forest_decision(row)
+        color, face, label = FOREST_STYLES[decision]
         if np.isfinite(row["low"]) and np.isfinite(row["high"]):
             ax.hlines(y, row["low"], row["high"], color=color, linewidth=1.6)
         if np.isfinite(row["mean"]):
-            ax.plot([row["mean"]], [y], marker="s", color=color, markersize=6, linestyle="none")
+            ax.plot([row["mean"]], [y], marker="s", color=color, markerfacecolor=face, markersize=6,
+                    linestyle="none", label=None if decision in shown else label)  # fmt: skip
+            shown.add(decision)
     ax.axvline(0.0, color="black", linewidth=0.8)
     if margin is not None:
         ax.axvspan(-margin, margin, color="tab:green", alpha=0.12, linewidth=0)
@@ -195,9 +275,11 @@ def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp
     ax.set_yticks(ys)
     ax.set_yticklabels([f"{row['label']} (n={row['n']})" for row in rows])
     ax.set_ylim(-0.7, len(rows) - 0.3)
-    ax.set_xlabel(f"paired difference a - b ({unit}), 95% t-interval")
+    ax.set_xlabel(f"paired difference a - b ({unit}): mean, unadjusted 95% t-interval")
     ax.set_title(title or "Paired contrasts")
     ax.grid(True, axis="x", alpha=0.3)
+    if shown:
+        ax.legend(frameon=True, framealpha=0.9, fontsize="small", loc="best")
     if path is not None:
         save_figure(fig, path, pdf)
     return fig
@@ -213,10 +295,60 @@ def _seed_counts(rows):
     return rows["n"].to_numpy(dtype=float) if "n" in rows.columns else np.full(len(rows), np.inf)
 
 
-def plot_p_sweep(summary, workload=None, path=None, pdf=False):
-    """Final test error (%) against Padam's p on a log2 axis, with interval bars where n >= 3.
+def _half_widths(rows, measure):
+    """Interval half-widths in % (NaN where the summary has none for `measure`: no bar is drawn)."""
+    column = f"{measure}_ci"
+    return rows[column].to_numpy(dtype=float) * 100.0 if column in rows.columns else np.full(len(rows), np.nan)
 
-    SGD-momentum (the p -> 0 end) and AMSGrad (the p = 1/2 end) are drawn as
+
+def _p_sweep_panel(ax, summary, measure, ylabel):
+    """One panel of `plot_p_sweep`: Padam's final ``measure`` at each p, and the two ends as reference lines."""
+    ticks = set()
+    for optimizer in sorted(DEFAULT_PARTIAL):
+        rows = summary[summary["optimizer"] == optimizer].sort_values("partial")
+        if rows.empty:
+            continue
+        p = rows["partial"].to_numpy(dtype=float)
+        mean = rows[f"{measure}_mean"].to_numpy(dtype=float) * 100.0
+        half = _half_widths(rows, measure)
+        color = VARIANT_COLORS.get(optimizer, SPARE_COLORS[0])
+        # Points, not a line: each p ran at its own tuned rate, so the values are not one curve in p.
+        ax.plot(p, mean, marker="o", linestyle="none", color=color, label=f"{optimizer} (each p at its tuned rate)")
+        bars = np.isfinite(half) & (_seed_counts(rows) >= MIN_BAND_SEEDS)
+        if bars.any():
+            ax.vlines(p[bars], (mean - half)[bars], (mean + half)[bars], color=color, linewidth=1.5)
+        ticks.update(p.tolist())
+    for variant, label, style in P_SWEEP_REFERENCES:
+        row = summary[summary["variant"] == variant]
+        if row.empty or not np.isfinite(row[f"{measure}_mean"].iloc[0]):
+            continue
+        value = float(row[f"{measure}_mean"].iloc[0]) * 100.0
+        ax.axhline(value, color=VARIANT_COLORS[variant], linestyle=style, label=label)
+        half = float(_half_widths(row, measure)[0])
+        if np.isfinite(half) and _seed_counts(row)[0] >= MIN_BAND_SEEDS:
+            ax.axhspan(value - half, value + half, color=VARIANT_COLORS[variant], alpha=0.1, linewidth=0,
+                       label=f"{variant}: 95% t-interval over seeds")  # fmt: skip
+        if variant == "amsgrad":  # the axis reaches the p = 1/2 end the line stands for
+            ticks.add(0.5)
+    ax.set_xscale("log", base=2)
+    if ticks:
+        ordered = sorted(ticks)
+        ax.xaxis.set_major_locator(FixedLocator(ordered))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([_fraction_label(p) for p in ordered])
+    ax.set_xlabel("p (partial exponent, log2 scale)")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+
+
+def plot_p_sweep(summary, workload=None, path=None, pdf=False):
+    """Padam's final validation and test error (%) against p on a log2 axis, with interval bars where n >= 3.
+
+    The left panel is validation error, on which claim (c) chooses p; the
+    right one (the only one when the summary has no validation error) is
+    test error, which never takes part in the choice. Each p is a point of
+    its own (it ran at its own tuned rate), not a curve. SGD-momentum (the
+    p -> 0 end) and AMSGrad (the p = 1/2 end, at its own betas) are drawn as
     horizontal reference lines when the study has them.
 
     Args:
@@ -226,46 +358,17 @@ def plot_p_sweep(summary, workload=None, path=None, pdf=False):
         pdf: also save a PDF.
     """
     summary, workload = _select_workload(summary, workload)
-    fig, ax = _new_axes()
-    ticks = set()
-    for optimizer in sorted(DEFAULT_PARTIAL):
-        rows = summary[summary["optimizer"] == optimizer].sort_values("partial")
-        if rows.empty:
-            continue
-        p = rows["partial"].to_numpy(dtype=float)
-        mean = rows["test_error_mean"].to_numpy(dtype=float) * 100.0
-        half = rows["test_error_ci"].to_numpy(dtype=float) * 100.0
-        color = VARIANT_COLORS.get(optimizer, SPARE_COLORS[0])
-        ax.plot(p, mean, marker="o", color=color, label=optimizer)
-        bars = np.isfinite(half) & (_seed_counts(rows) >= MIN_BAND_SEEDS)
-        if bars.any():
-            ax.vlines(p[bars], (mean - half)[bars], (mean + half)[bars], color=color, linewidth=1.5)
-        ticks.update(p.tolist())
-    for variant, label, style in P_SWEEP_REFERENCES:
-        row = summary[summary["variant"] == variant]
-        if row.empty or not np.isfinite(row["test_error_mean"].iloc[0]):
-            continue
-        value = float(row["test_error_mean"].iloc[0]) * 100.0
-        ax.axhline(value, color=VARIANT_COLORS[variant], linestyle=style, label=label)
-        half = float(row["test_error_ci"].iloc[0]) * 100.0
-        if np.isfinite(half) and _seed_counts(row)[0] >= MIN_BAND_SEEDS:
-            ax.axhspan(value - half, value + half, color=VARIANT_COLORS[variant], alpha=0.1, linewidth=0)
-        if variant == "amsgrad":  # Padam at p = 1/2 is AMSGrad: mark it on the axis too
-            ax.scatter([0.5], [value], color=VARIANT_COLORS[variant], marker="s", zorder=3)
-            ticks.add(0.5)
-    ax.set_xscale("log", base=2)
-    if ticks:
-        ordered = sorted(ticks)
-        ax.xaxis.set_major_locator(FixedLocator(ordered))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticklabels([_fraction_label(p) for p in ordered])
-    ax.set_xlabel("p (partial exponent, log2 scale)")
-    ax.set_ylabel("final test error (%)")
+    panels = [("test_error", "final test error (%)")]
+    if "val_error_mean" in summary.columns and np.isfinite(summary["val_error_mean"].to_numpy(dtype=float)).any():
+        panels.insert(0, ("val_error", "final validation error (%): chooses p"))
+    fig = Figure(figsize=(FIGSIZE[0] * len(panels), FIGSIZE[1]))
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, (measure, ylabel) in zip(axes, panels):
+        _p_sweep_panel(ax, summary, measure, ylabel)
     if workload is not None:
-        ax.set_title(f"Padam p sweep: {workload}")
-    ax.grid(True, alpha=0.3)
-    if ax.get_lines():
-        ax.legend(frameon=False)
+        fig.suptitle(f"Padam p sweep: {workload}")
+    if axes[-1].get_lines():
+        axes[-1].legend(frameon=False, fontsize="small")
     if path is not None:
         save_figure(fig, path, pdf)
     return fig

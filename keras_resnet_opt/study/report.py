@@ -58,13 +58,28 @@ def _figure_name(stem, workload, several):
 
 
 def tests_table(evaluations):
-    """Every evaluated test of the report, one row each (the numbers behind ``contrasts.csv``)."""
+    """Every evaluated test of the report, one row each (the numbers behind ``contrasts.csv``).
+
+    A claim's tests appear as the report decides them: where the setting
+    cannot decide a test, its row has status "not decided (regime)" and no
+    Holm p (it is in no family); where only some parts are decidable, those
+    parts form the claim's family, with their own Holm p.
+    """
     rows = []
     for workload, evaluation in evaluations.items():
-        families = [("contrasts", evaluation["contrasts"])]
-        families += [(f"claim ({v.claim['id']})", v.outcomes) for v in evaluation["claims"]]
-        for family, outcomes in families:
+        families = [("contrasts", evaluation["contrasts"], ())]
+        for v in evaluation["claims"]:
+            family = f"claim ({v.claim['id']})"
+            if v.decidable:
+                parts = {o.spec["part"] for o in v.decidable}
+                undecided = tuple(o for o in v.outcomes if o.spec["part"] not in parts)
+                families.append((family, v.decidable + undecided, undecided))
+            else:
+                families.append((family, v.outcomes, v.outcomes if v.verdict == verdicts.WRONG_REGIME else ()))
+        for family, outcomes, undecided in families:
+            undecided = {id(o) for o in undecided}
             for o in outcomes:
+                outside = id(o) in undecided
                 pair = o.paired
                 t = pair.t if pair is not None else stats.paired_t([])
                 low, high = t.interval(0.95)
@@ -76,7 +91,9 @@ def tests_table(evaluations):
                         "direction": o.spec.get("direction"), "margin": o.margin, "n": t.n,
                         "seeds": ",".join(str(s) for s in pair.seeds) if pair is not None else "",
                         "mean": t.mean, "ci95_low": low, "ci95_high": high, "ci90_low": low90, "ci90_high": high90,
-                        "p": o.p, "p_holm": o.p_adjusted, "family_size": o.family_size, "status": o.status,
+                        "p": o.p, "p_holm": math.nan if outside else o.p_adjusted,
+                        "family_size": math.nan if outside else o.family_size,
+                        "status": verdicts.WRONG_REGIME if outside else o.status,
                     }
                 )  # fmt: skip
     return pd.DataFrame(rows)
@@ -168,7 +185,28 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, declaration, pdf, tuning_trials):
+def lr_drops(study):
+    """``{workload: epochs where the learning rate drops}``, for workloads whose runs share one step schedule.
+
+    The curves mark them, so the fall right after a drop is not read as an
+    optimizer's doing; runs that disagree on the schedule get no marks.
+    """
+    schedules = {}
+    for run in study.ended_runs:
+        config = run.config
+        step = config.get("lr_schedule") == "step"
+        drops = tuple(float(b) for b in config.get("lr_boundaries") or ()) if step else ()
+        schedules.setdefault(run.workload, set()).add(drops)
+    return {w: next(iter(s)) for w, s in schedules.items() if len(s) == 1}
+
+
+def _forest_decision(outcome):
+    if outcome.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED):
+        return "too few seeds"
+    return "no clear difference" if outcome.status == contrasts.INCONCLUSIVE else "differs"
+
+
+def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, tuning_trials, drops):
     """Draw and save every figure; returns ``{kind: {workload or None: file name}}``."""
     figures = {}
     workloads = list(dict.fromkeys(summary["workload"])) if len(summary) else []
@@ -181,7 +219,7 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, decla
     for workload in workloads:
         for kind, draw in (("train_loss", plots.plot_train_loss), ("test_error", plots.plot_test_error)):
             draw(curves, workload, record(kind, workload, _figure_name(kind, workload, several)), pdf,
-                 per_run=per_run_curves)  # fmt: skip
+                 per_run=per_run_curves, drops=drops.get(workload, ()))  # fmt: skip
         rows = summary[summary["workload"] == workload]
         if (~rows["main"].astype(bool)).any():
             plots.plot_p_sweep(
@@ -194,11 +232,10 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, decla
             mean, low, high = contrasts.finite_interval(o.paired)
             label = f"{display_name(o.spec['a'])} - {display_name(o.spec['b'])}"
             forest.append({"label": label, "mean": mean, "low": low, "high": high,
-                           "n": o.paired.n, "decided": o.status != contrasts.TOO_FEW_SEEDS})  # fmt: skip
-        if forest:
+                           "n": o.paired.n, "decision": _forest_decision(o)})  # fmt: skip
+        if forest:  # difference tests: no equivalence margin applies to them, so none is drawn
             plots.plot_contrasts(
-                forest, declaration["settings"]["equivalence_margin_pp"],
-                record("contrasts", workload, _figure_name("contrasts", workload, several)), pdf,
+                forest, None, record("contrasts", workload, _figure_name("contrasts", workload, several)), pdf,
                 title=f"Paired contrasts, final test error: {workload}",
             )  # fmt: skip
     if several:
@@ -333,24 +370,29 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
     write_text(study_dir / "contrasts.csv", tests_table(evaluations).to_csv(index=False, lineterminator="\n"))
     searches = tuning_results.read_searches(study_dir)
     trials = tuning_results.all_trials(searches) if tuning_trials is None else tuning_trials
-    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, analysis.declaration, pdf, trials)
+    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, trials, lr_drops(study))
     sections = {"command": _command(study_dir, tuning_trials, budget_dirs), "related": related_lines(study_dir)}
     written = set()
     untuned = set()
+    rows = seed_check = None
     if searches:
         rows = tuning_results.search_rows(searches, study)
         write_text(study_dir / "tuning.csv", rows.to_csv(index=False, lineterminator="\n"))
         written.add("tuning.csv")
         figure = figures.pop("lr_sensitivity", {}).get(None)
-        sections["tuning"] = tuning_section(rows, tuning_results.tuning_seed_check(rows, study), figure)
+        seed_check = tuning_results.tuning_seed_check(rows, study)
+        sections["tuning"] = tuning_section(rows, seed_check, figure)
         untuned = {r.variant for r in rows.itertuples()
                    if r.runs_match is False or (r.status != "finished" and r.run_rates)}  # fmt: skip
     settings = analysis.declaration["settings"]
-    sections["p_analysis"] = {
-        w: p_analysis_lines(tuning_results.p_analysis(analysis.per_run, w), w,
-                            tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned)
-        for w in analysis.workloads
-    }  # fmt: skip
+    sections["p_analysis"] = {}
+    for w in analysis.workloads:
+        selection = verdicts.declared_p_selection(analysis.declaration, analysis.per_run, w)
+        sections["p_analysis"][w] = p_analysis_lines(
+            tuning_results.p_analysis(analysis.per_run, w), w,
+            tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned,
+            search_rows=rows, chosen=selection.partial if selection is not None else None, seed_check=seed_check,
+        )  # fmt: skip
     sections["nested"] = nested_section(analysis, _nested_analyses(study_dir))
     if budget_dirs:
         sections["budgets"], budget_files = _budget_sections(analysis, budget_dirs, study_dir, pdf)

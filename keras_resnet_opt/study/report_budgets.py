@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 from keras_resnet_opt.study import budgets, rate_check
 from keras_resnet_opt.study.claims import BASELINE
 from keras_resnet_opt.study.measures import ALONG_FRACTIONS, epoch_at
-from keras_resnet_opt.study.report_claims import VERDICT_TEXT
+from keras_resnet_opt.study.report_claims import verdict_text
 from keras_resnet_opt.study.report_contrasts import contrast_decision
 from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_pm, markdown_table
 
@@ -74,7 +74,7 @@ def _ranking_sentence(order, changes):
 
 
 def _verdict_cell(verdict):
-    text = VERDICT_TEXT[verdict.verdict]
+    text = verdict_text(verdict)
     if verdict.decidable:
         parts = "; ".join(f"{o.spec['part']}: {o.status}" for o in verdict.decidable)
         text += f" (the parts it can decide: {parts})"

@@ -22,6 +22,14 @@ VERDICT_TEXT = {
 }
 
 
+def verdict_text(verdict):
+    """A `verdicts.ClaimVerdict` in words; a claim contradicted by a part its setting could decide says so."""
+    text = VERDICT_TEXT[verdict.verdict]
+    if verdict.verdict == verdicts.CONTRADICTED and verdict.reasons:
+        text += " (in part; the setting cannot decide the rest)"
+    return text
+
+
 def _when(item):
     """"declared <time>", with the after-the-results mark where it applies."""
     if not item.get("declared_at"):
@@ -93,7 +101,9 @@ def preregistration_section(declaration):
     return lines + [""]
 
 
-def _test_line(outcome, per_run, workload, decided):
+def _test_line(outcome, per_run, workload, decided, in_family=True):
+    """One test in words; ``in_family`` False for a test its setting cannot decide, shown with its unadjusted p
+    only (a Holm p over a family that decides nothing would read as a decision)."""
     spec, pair = outcome.spec, outcome.paired
     if pair is None:
         return f"{spec['part']}: not run."
@@ -118,10 +128,11 @@ def _test_line(outcome, per_run, workload, decided):
         text += (
             f"; reached the target: {pair.a} {sum(pair.a_reached)}/{pair.n}, {pair.b} {sum(pair.b_reached)}/{pair.n}"
         )
-    if math.isfinite(outcome.p_adjusted):
+    if in_family and math.isfinite(outcome.p_adjusted):
         text += f"; {p_is('p', outcome.p)}, {p_is('Holm p', outcome.p_adjusted)} (family of {outcome.family_size})"
     elif math.isfinite(outcome.p):
-        text += f"; {p_is('p', outcome.p)} (unadjusted; outside the family)"
+        where = "outside the family" if in_family else "in no family: this setting cannot decide it"
+        text += f"; {p_is('p', outcome.p)} (unadjusted; {where})"
     status = outcome.status if decided else {
         contrasts.TOO_FEW_SEEDS: f"too few seeds ({pair.n})",
         contrasts.BOTH_CENSORED: "neither run reached the target in some seed",
@@ -161,19 +172,22 @@ def claims_section(evaluations, declaration):
             mark = " *(added after the results)*" if claim.get("after_results") else ""
             lines.append(
                 f"- **({claim['id']})** {claim['statement']} *Source: {claim.get('source') or 'not given'}.*{mark} "
-                f"**{VERDICT_TEXT[verdict.verdict]}.**"
+                f"**{verdict_text(verdict)}.**"
             )
-            lines += [f"  - Why not decided: {reason}." for reason in verdict.reasons]
+            why = "Why the rest is not decided" if verdict.verdict == verdicts.CONTRADICTED else "Why not decided"
+            lines += [f"  - {why}: {reason}." for reason in verdict.reasons]
             decided = verdict.verdict in (verdicts.HOLDS, verdicts.CONTRADICTED, verdicts.INCONCLUSIVE)
+            in_family = verdict.verdict != verdicts.WRONG_REGIME
             if verdict.decidable:
                 lines.append("  - The parts this setting can decide, as their own Holm family:")
                 lines += [f"    - {_test_line(o, evaluation['per_run'], workload, True)}" for o in verdict.decidable]
                 lines.append("  - The parts it cannot decide:")
                 parts = {o.spec["part"] for o in verdict.decidable}
-                lines += [f"    - {_test_line(o, evaluation['per_run'], workload, False)}"
+                lines += [f"    - {_test_line(o, evaluation['per_run'], workload, False, in_family=False)}"
                           for o in verdict.outcomes if o.spec["part"] not in parts]  # fmt: skip
             else:
-                lines += [f"  - {_test_line(o, evaluation['per_run'], workload, decided)}" for o in verdict.outcomes]
+                lines += [f"  - {_test_line(o, evaluation['per_run'], workload, decided, in_family)}"
+                          for o in verdict.outcomes]  # fmt: skip
             lines += [f"  - {note}" for note in verdict.notes]
         lines.append("")
     return lines

@@ -161,6 +161,22 @@ def planning_lines(outcomes, settings):
     return lines
 
 
+def _family_lines(outcomes, settings):
+    """The Holm family the table's adjusted p's belong to, and where else the same pairs are tested."""
+    sizes = [o.family_size for o in outcomes if math.isfinite(o.p_adjusted)]
+    if not sizes:
+        return [f"No contrast has {settings['min_seeds']} paired seeds yet: none is adjusted or decided.", ""]
+    waiting = len(outcomes) - len(sizes)
+    text = f"Holm family: the {max(sizes)} contrast(s) with at least {settings['min_seeds']} paired seeds"
+    if waiting:
+        text += f"; the other {waiting} wait for seeds and are neither adjusted nor decided"
+    return [
+        text + ". A claim below may test the same pair again inside its own family, with its own Holm p: each "
+        "family controls its own error rate, not the report's as a whole.",
+        "",
+    ]
+
+
 def contrasts_section(study, per_run, evaluations, figures, declaration):
     """"## Paired contrasts": per workload, the declared family, its forest plot, other measures, McNemar."""
     settings = declaration["settings"]
@@ -187,14 +203,15 @@ def contrasts_section(study, per_run, evaluations, figures, declaration):
             ),
             "",
         ]
+        lines += _family_lines(outcomes, settings)
         path = figures.get("contrasts", {}).get(workload)
         if path:
             lines += [
                 f"![Paired contrasts, {workload}]({path})",
                 "",
-                f"Forest plot: paired mean difference of final test error with its 95% t-interval; the shaded band is "
-                f"the declared equivalence margin (±{settings['equivalence_margin_pp']:g} pp); grey: too few seeds "
-                "to decide.",
+                "Forest plot: paired mean difference of final test error with its unadjusted 95% t-interval, drawn "
+                "by the decision above (filled: differs; open: no clear difference; light grey: too few seeds). "
+                "The decision uses the Holm-adjusted p, so an interval that misses zero can still be undecided.",
                 "",
             ]
         secondary = _secondary_rows(per_run, workload, outcomes)

@@ -12,11 +12,13 @@ open a second file to see the answer.
 Nothing here pairs runs across the two studies or decides a test again.
 """
 
-from keras_resnet_opt.study.report_claims import VERDICT_TEXT
+from keras_resnet_opt.study.report_claims import verdict_text
 from keras_resnet_opt.study.tables import markdown_table
 
 NOT_DECLARED = "not declared here"
 NO_RUNS = "no finished run yet"
+# The cell of a claim the other study states differently (its own row holds that verdict).
+OTHER_ROW = "-"
 
 
 def _verdicts(analysis):
@@ -65,16 +67,24 @@ def nested_section(outer, nested):
                 lines += [f"Tested there in: {first.regime.describe()}.", ""]
         columns = [f"this study: {w}" for w in own] + [f"`{name}/`: {w}" for w in theirs]
         rows = []
+        mine = {c["id"]: c for c in outer.declaration["claims"]}
         for claim in inner.declaration["claims"]:
             cells = [_cell(own[w].get(claim["id"])) for w in own]
-            cells += [_cell(theirs[w].get(claim["id"])) for w in theirs]
-            rows.append([f"({claim['id']}) {claim['statement']}"] + cells)
+            theirs_cells = [_cell(theirs[w].get(claim["id"])) for w in theirs]
+            ours = mine.get(claim["id"])
+            if ours is not None and ours["statement"] != claim["statement"]:
+                # The same id, a different hypothesis: one row each, so no row sets two claims side by side.
+                rows.append([f"({ours['id']}) here: {ours['statement']}"] + cells + [OTHER_ROW] * len(theirs))
+                rows.append([f"({claim['id']}) in `{name}/`: {claim['statement']}"] + [OTHER_ROW] * len(own)
+                            + theirs_cells)  # fmt: skip
+                continue
+            rows.append([f"({claim['id']}) {claim['statement']}"] + cells + theirs_cells)
         lines += [markdown_table(["Claim"] + columns, rows).rstrip("\n"), ""]
     return lines
 
 
 def _cell(verdict):
-    return VERDICT_TEXT[verdict.verdict] if verdict is not None else NOT_DECLARED
+    return verdict_text(verdict) if verdict is not None else NOT_DECLARED
 
 
 __all__ = ["nested_section"]

@@ -12,15 +12,15 @@ every conclusion.
 import math
 import re
 
-from keras_resnet_opt.study import aggregate, measures, planning, published, verdicts
+from keras_resnet_opt.study import aggregate, measures, planning, published, stats, verdicts
 from keras_resnet_opt.study.claim_schema import UNTUNED
 from keras_resnet_opt.study.optimizer_notes import optimizer_notes
-from keras_resnet_opt.study.report_claims import VERDICT_TEXT
+from keras_resnet_opt.study.report_claims import verdict_text
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
 from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
 
-# Fewer epochs than this is "few" next to the published 164-200 epoch recipes.
+# Fewer epochs than this is "few" next to the published recipes of 160 to 200 epochs.
 FEW_EPOCHS = 100
 
 
@@ -83,7 +83,9 @@ def setup_section(study):
         for key, value in sorted((m.get("versions") or {}).items()):
             versions.setdefault(key, set()).add(str(value))
     subsets = sorted({c.get("train_subset") for c in configs}, key=lambda s: (s is not None, s or 0))
-    train = ", ".join("full training set" if s is None else f"subset of {s} images" for s in subsets)
+    held_out = {int(c.get("val_size") or 0) for c in configs}
+    whole = "full training set" + (" less the validation images" if any(held_out) else "")
+    train = ", ".join(whole if s is None else f"subset of {s} images" for s in subsets)
     schedules = sorted(
         {
             f"step: x{c.get('lr_decay_factor')} at epochs {list(c.get('lr_boundaries') or [])}"
@@ -149,17 +151,22 @@ def design_notes(plan):
 def _planned_missing(study):
     """What study.json planned that has no run directory.
 
-    Main cells are optimizer x seed; a p-sweep value counts as present when any
-    seed of it was run (the grid runs the sweep at one seed).
+    Main cells are optimizer x seed. `scripts/compare.py` runs the p sweep at
+    one seed, a campaign may run it at every seed: once any sweep value has
+    runs at more than one seed, every value is expected at the study's seeds,
+    otherwise a value counts as present when any seed of it was run.
     """
     plan = study.plan or {}
+    seeds = plan.get("seeds") or []
     present = {(r.variant, r.config.get("seed")) for r in study.runs}
-    present_variants = {v for v, _ in present}
-    missing = [
-        f"{o} seed {s}" for o in plan.get("optimizers") or [] for s in plan.get("seeds") or [] if (o, s) not in present
-    ]
-    sweep = dict.fromkeys(variant_of("padam", p) for p in plan.get("partial_sweep") or [])
-    missing += [v for v in sweep if not is_main_variant(v) and v not in present_variants]
+    missing = [f"{o} seed {s}" for o in plan.get("optimizers") or [] for s in seeds if (o, s) not in present]
+    sweep = [v for v in dict.fromkeys(variant_of("padam", p) for p in plan.get("partial_sweep") or [])
+             if not is_main_variant(v)]  # fmt: skip
+    swept_seeds = {s for v, s in present if v in sweep}
+    if len(swept_seeds) > 1:
+        missing += [f"{v} seed {s}" for v in sweep for s in seeds if (v, s) not in present]
+    else:
+        missing += [v for v in sweep if v not in {pv for pv, _ in present}]
     return missing
 
 
@@ -299,7 +306,7 @@ def _scope_lines(evaluations):
         decided, not_decided = [], {}
         for verdict in evaluation["claims"]:
             label = f"({verdict.claim['id']})"
-            text = VERDICT_TEXT[verdict.verdict]
+            text = verdict_text(verdict)
             if verdict.verdict in (verdicts.HOLDS, verdicts.CONTRADICTED, verdicts.INCONCLUSIVE):
                 decided.append(f"{label} {text.lower()}")
             else:
@@ -370,6 +377,50 @@ def _seed_caveats(evaluations, settings):
     return caveats
 
 
+def _speed_resolution_caveats(settings, summary):
+    """What whole-epoch times to target let a speed test decide at this study's seeds."""
+    if not settings or settings.get("target_val_accuracy") is None or not len(summary):
+        return []
+    main = summary[summary["main"].astype(bool)]
+    seeds = int(main["n"].max()) if len(main) else 0
+    alpha = float(settings["alpha"])
+    gap = stats.smallest_decidable_gap(seeds, stats.rounding_sd(1.0), alpha)
+    if not math.isfinite(gap):
+        return []
+    reached = main["target_epoch_median"].dropna()
+    where = (f" Here the optimizers' median times to the target are epochs {fmt_value(reached.min(), digits=0)} to "
+             f"{fmt_value(reached.max(), digits=0)}." if len(reached) else "")  # fmt: skip
+    return [
+        f"Times to target are whole epochs: with {seeds} paired seeds, a speed difference is decided (two-sided, "
+        f"alpha = {alpha:g}, a test on its own) only when the two times differ by at least {gap:.2f} epochs on "
+        f"average, even when every seed agrees{' (one epoch at every seed is not enough)' if gap > 1 else ''}; "
+        "inside a Holm family it takes more. A speed claim left inconclusive here may be one the measure could "
+        f"not resolve.{where}"
+    ]
+
+
+def _smoothness_caveats(study):
+    """How many epochs per run the smoothness measure rests on, under this study's schedule."""
+    counts = {}
+    for run in study.ended_runs:
+        epochs = run.history["epoch"].astype(int).tolist() if run.history is not None else []
+        phases = measures.constant_lr_phases(epochs, run.config.get("lr_schedule", "step"),
+                                             run.config.get("lr_boundaries") or ())  # fmt: skip
+        counts.setdefault(run.workload, set()).add(sum(max(len(p) - 2, 0) for p in phases))
+    lines = []
+    for workload, values in counts.items():
+        low, high = min(values), max(values)
+        if high >= 6:
+            continue
+        many = f"{low}" if low == high else f"{low}-{high}"
+        lines.append(
+            f"Smoothness ({workload}) rests on {many} residual epoch(s) per run: only the inner epochs of a "
+            "constant-learning-rate phase give one, so under this schedule it reads little of each curve, and on "
+            "a steeply falling stretch it also measures the curve's bend, not only its noise."
+        )
+    return lines
+
+
 def caveats_section(study, summary, evaluations, settings=None):
     """"## What this study can and cannot show": the claims it decides, and what limits every conclusion.
 
@@ -393,7 +444,7 @@ def caveats_section(study, summary, evaluations, settings=None):
     epochs = sorted({int(c.get("epochs") or 0) for c in configs})
     if epochs and max(epochs) < FEW_EPOCHS:
         caveats.append(
-            f"Few epochs ({', '.join(str(e) for e in epochs)}; the published recipes train 164-200): "
+            f"Few epochs ({', '.join(str(e) for e in epochs)}; the published recipes train 160 to 200): "
             "the late-training behaviour the claims are about may not be reached."
         )
     caveats += _model_caveat(configs)
@@ -413,6 +464,8 @@ def caveats_section(study, summary, evaluations, settings=None):
                 "times to target are recorded in (one epoch): runs that tie to the epoch at every seed are weak "
                 "evidence of parity, and may leave a non-inferiority test in speed undecided."
             )
+    caveats += _speed_resolution_caveats(settings, summary)
+    caveats += _smoothness_caveats(study)
     if any(c.get("augment") for c in configs):
         caveats.append(
             "Train loss and train error are Keras' running averages over the last epoch's augmented batches, as "

@@ -146,6 +146,18 @@ def rounding_sd(resolution):
     return float(resolution) / math.sqrt(6.0)
 
 
+def smallest_decidable_gap(n, sd_floor, alpha):
+    """The smallest mean difference a two-sided paired t-test at `alpha` can call significant with `n` pairs
+    whose spread is at its floor (every pair the same difference): ``t_(1 - alpha/2, n - 1) * floor / sqrt(n)``.
+
+    For a measure recorded in whole units (`rounding_sd`), a consistent
+    difference below this is never decided, however many seeds agree on it.
+    """
+    if n < 2 or not sd_floor > 0:
+        return math.nan
+    return float(stats.t.ppf(1.0 - alpha / 2.0, n - 1) * sd_floor / math.sqrt(n))
+
+
 def tost_p(paired, margin):
     """TOST p of equivalence within ``±margin``: the larger of the two one-sided p's.
 

@@ -139,12 +139,16 @@ def latex_table(header, rows, comment=None):
 TABLE_NOTE = (
     "Descriptive, one optimizer at a time: ± is the half-width of the unpaired {conf}% t-interval over "
     "seeds (n/a with one seed); no comparison is drawn from these intervals (see the paired contrasts). "
-    "Gen. gap = final test error - final train error. Epochs/steps to target: the first epoch whose "
-    "validation accuracy reaches the target declared in study.json, Kaplan-Meier median over seeds with "
-    "runs that never reach it censored, not dropped (reached/total in brackets). Smoothness: residual "
-    "SD of the per-epoch test error around its 3-epoch moving average inside constant-learning-rate "
-    "phases (lower is smoother). *Median train-step time after the first epoch, measured while whatever "
-    "else ran on the machine; it never decides a claim."
+    "Best val acc: each run's highest validation accuracy over its epochs (not its final one), mean over "
+    "seeds. Gen. gap = final test error - final train error. Train loss at 25% / 50%: after the epoch "
+    "that completes a quarter and a half of the budget (rounded up). Epochs/steps to target: the first "
+    "epoch whose validation accuracy reaches the target declared in study.json (steps = epochs x steps "
+    "per epoch), Kaplan-Meier median over seeds with runs that never reach it censored, not dropped "
+    "(reached/total in brackets). Smoothness: residual SD of the per-epoch test error around its 3-epoch "
+    "moving average inside constant-learning-rate phases (lower is smoother); only a phase's inner epochs "
+    "give residuals, so short phases leave few of them, and on a steeply falling curve they also measure "
+    "its bend, not only its noise. *Median train-step time after the first epoch, measured while "
+    "whatever else ran on the machine; it never decides a claim."
 )
 
 

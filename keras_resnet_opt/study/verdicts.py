@@ -17,6 +17,10 @@ in this order of precedence:
      ``min_epochs_generalisation`` epochs. Before the training set is
      (nearly) fitted, test error measures how far optimisation got, not how
      well a fit generalises.
+   Only the epoch rule blocking a claim leaves its other parts decidable, as
+   their own family (``decidable``); a claim is a conjunction, so one of
+   those parts contradicted makes the verdict *contradicted* (in part) all
+   the same, with the regime's reasons kept for the parts left undecided.
 3. *too few seeds*: some test has fewer paired seeds than ``min_seeds`` (or
    an equivalence on time to target has a seed where neither run got there).
 4. *contradicted* when any test is contradicted, *holds* when every test
@@ -273,7 +277,9 @@ def decide_claim(claim, measures, workload, regime, settings):
         rest = [o.spec for o in kept if not o.spec.get("generalisation")]
         if regime.rates in claim["rates"] and rest and len(rest) < len(kept):
             decidable = contrasts.evaluate_family(rest, measures, workload, settings)
-            return dataclasses.replace(verdict(WRONG_REGIME, reasons), decidable=tuple(decidable))
+            # A claim is a conjunction: one part contradicted here makes it false, whatever the rest would say.
+            value = CONTRADICTED if any(o.status == CONTRADICTED for o in decidable) else WRONG_REGIME
+            return dataclasses.replace(verdict(value, reasons), decidable=tuple(decidable))
         return verdict(WRONG_REGIME, reasons)
     short = [o for o in kept if o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED)]
     if short:
