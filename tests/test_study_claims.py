@@ -7,6 +7,7 @@ by chosen paired differences (so the paired test has a known t and p).
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,13 @@ def test_a_part_contradicted_where_the_setting_can_decide_it_contradicts_the_cla
     assert table.loc["adam converges faster", "family_size"] == 2
     assert table.loc["adam generalises worse", "status"] == verdicts.WRONG_REGIME
     assert math.isnan(table.loc["adam generalises worse", "p_holm"])
+    assert "not decided (regime)" not in undecided and undecided.endswith("**not decided**.")
+    # A decidable part short of seeds leaves the claim undecided, as it would at enough epochs.
+    shutil.rmtree(tmp_path / "runs" / "amsgrad-s2")
+    study = load_study(tmp_path)
+    per_run = measures.run_measures(study, SETTINGS["target_val_accuracy"])
+    assert decide(study, per_run, "a", {**SETTINGS, "min_epochs_generalisation": 30}).verdict == verdicts.WRONG_REGIME
+    assert decide(study, per_run, "a", SETTINGS).verdict == verdicts.TOO_FEW_SEEDS
 
 
 def test_untuned_rates_are_inferred_without_a_declaration(tmp_path):

@@ -254,6 +254,9 @@ def test_curves_mark_the_learning_rate_drops_and_zoom_on_the_final_epochs():
     drawn = np.concatenate([line.get_ydata() for line in zoomed.get_lines() if line.get_linestyle() == "-"])
     low, high = zoomed.get_ylim()
     assert low < drawn.min() and high > drawn.max() and high - low < 1.2 * (drawn.max() - drawn.min())
+    # A boundary inside an epoch: that epoch trains at both rates, so the zoom starts after it.
+    _, zoomed = plots.plot_test_error(curves, drops=(4.5,)).axes
+    assert [line for line in zoomed.get_lines() if line.get_linewidth() > 2][0].get_xdata()[0] == 6
     # Without drops, one panel (the loss curves never zoom).
     assert len(plots.plot_test_error(curves).axes) == 1
     assert len(plots.plot_train_loss(curves, drops=(5,)).axes) == 1
@@ -261,8 +264,8 @@ def test_curves_mark_the_learning_rate_drops_and_zoom_on_the_final_epochs():
 
 def test_forest_plot_draws_intervals_and_the_margin(tmp_path):
     rows = [
-        {"label": "adam - sgdm", "mean": -6.7, "low": -10.4, "high": -3.0, "n": 3, "decided": True},
-        {"label": "padam - sgdm", "mean": -5.7, "low": -32.2, "high": 20.8, "n": 2, "decided": False},
+        {"label": "adam - sgdm", "mean": -6.7, "low": -10.4, "high": -3.0, "n": 3, "decision": "differs"},
+        {"label": "padam - sgdm", "mean": -5.7, "low": -32.2, "high": 20.8, "n": 2, "decision": "too few seeds"},
     ]
     fig = plots.plot_contrasts(rows, margin=1.0, path=tmp_path / "contrasts.png")
     ax = fig.axes[0]

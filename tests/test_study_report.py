@@ -1,6 +1,7 @@
 """The report end to end, from synthetic run directories in tmp_path whose verdicts are known."""
 
 import json
+import math
 import os
 import runpy
 import shutil
@@ -14,7 +15,7 @@ import pytest
 from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import claims, contrasts, report, report_contrasts
+from keras_resnet_opt.study import claims, contrasts, report, report_contrasts, report_sections
 from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
@@ -481,4 +482,20 @@ def test_a_step_schedule_is_marked_on_the_curves_and_limits_the_smoothness_measu
     text = report.write_report(tmp_path).read_text()
     # Phases 1-5, 6-7 and 9-10 (epoch 8 straddles 7.5): only 2, 3 and 4 have a neighbour on each side.
     assert "rests on 3 residual epoch(s) per run" in text
+    assert len(report.plots.plot_test_error(pd.read_csv(tmp_path / "curves.csv"),
+                                            drops=(5.0, 7.5)).axes) == 2  # fmt: skip
     assert report.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
+    # A boundary past the last epoch (a 200-epoch schedule cut to 10) drops nothing in these runs.
+    for path in (tmp_path / "runs").glob("*/config.json"):
+        config = json.loads(path.read_text())
+        path.write_text(json.dumps({**config, "lr_boundaries": [5, 7.5, 100]}))
+    assert report.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
+
+
+def test_the_speed_caveat_needs_the_declared_seeds_and_reads_only_finite_medians():
+    settings = {"target_val_accuracy": 0.5, "alpha": 0.05, "min_seeds": 3}
+    summary = pd.DataFrame({"workload": ["w"] * 3, "main": [True] * 3, "n": [3, 3, 3],
+                            "target_epoch_median": [5.0, 6.0, math.inf]})  # fmt: skip
+    (line,) = report_sections._speed_resolution_caveats(settings, summary)
+    assert line.endswith("epochs 5 to 6; for 1 optimizer(s) most runs never reach it.")
+    assert report_sections._speed_resolution_caveats(settings, summary.assign(n=2)) == []

@@ -221,7 +221,8 @@ def rankings(columns, variants=None):
 
 
 def claim_rows(columns, claim_ids=None):
-    """Claims declared at every budget: ``[(claim, {workload: ClaimVerdict or None})]`` in declared order.
+    """Claims declared at every budget, with the same statement: ``[(claim, {workload: ClaimVerdict})]`` in
+    declared order.
 
     Args:
         claim_ids: restrict to these claim ids (e.g. the budget question's
@@ -235,7 +236,9 @@ def claim_rows(columns, claim_ids=None):
             continue
         per_budget = {}
         for analysis, workload in columns:
-            found = [v for v in analysis.evaluations[workload]["claims"] if v.claim["id"] == claim["id"]]
+            # The same id stated differently is a different hypothesis: it is not lined up.
+            found = [v for v in analysis.evaluations[workload]["claims"]
+                     if v.claim["id"] == claim["id"] and v.claim["statement"] == claim["statement"]]  # fmt: skip
             per_budget[workload] = found[0] if found else None
         if all(v is not None for v in per_budget.values()):
             out.append((claim, per_budget))

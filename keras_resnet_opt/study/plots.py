@@ -151,7 +151,9 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
         variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
     variants = sorted(variants, key=variant_sort_key)
     colors = variant_colors(variants)
-    zoom = zoom and bool(drops)
+    # The zoom starts at the first epoch trained wholly at the lower rate (epoch e trains over (e - 1, e]).
+    after = [e for e in sorted(set(curves["epoch"].astype(int))) if drops and e - 1 >= min(drops)]
+    zoom = zoom and len(after) >= 2
     if zoom:
         fig = Figure(figsize=(FIGSIZE[0] * 2, FIGSIZE[1]))
         ax, zoomed = fig.subplots(1, 2)
@@ -161,7 +163,7 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
     _mark_drops(ax, drops)
     axes = [ax]
     if zoom:
-        start = int(np.floor(min(drops))) + 1  # the first epoch trained wholly at the lower rate
+        start = after[0]
         values = _draw_curves(zoomed, curves, per_run, metric, scale, log, variants, colors, limits, window=start)
         values = values[np.isfinite(values)]
         if values.size:  # the range of the lines: a wide two-seed band must not set it
@@ -225,12 +227,6 @@ FOREST_STYLES = {
 }
 
 
-def _forest_decision(row):
-    if "decision" in row:
-        return row["decision"]
-    return "no clear difference" if row.get("decided") else "too few seeds"
-
-
 def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp"):
     """Forest plot of paired contrasts: mean difference and its 95% paired interval each.
 
@@ -242,9 +238,7 @@ def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp
 
     Args:
         rows: dicts with ``label``, ``mean``, ``low``, ``high`` (in `unit`),
-            ``n`` (paired seeds) and ``decision`` (a `FOREST_STYLES` key; an
-            older ``decided`` flag reads as "no clear difference" or "too
-            few seeds").
+            ``n`` (paired seeds) and ``decision`` (a `FOREST_STYLES` key).
         margin: an equivalence margin to draw as dashed lines at ``±margin``
             with the band between them shaded; None (the report's choice:
             its contrasts are difference tests) draws none.
@@ -259,7 +253,7 @@ def plot_contrasts(rows, margin=None, path=None, pdf=False, title=None, unit="pp
     ys = np.arange(len(rows))[::-1]
     shown = set()
     for y, row in zip(ys, rows):
-        decision = _forest_decision(row)
+        decision = row["decision"]
         color, face, label = FOREST_STYLES[decision]
         if np.isfinite(row["low"]) and np.isfinite(row["high"]):
             ax.hlines(y, row["low"], row["high"], color=color, linewidth=1.6)
@@ -301,7 +295,7 @@ def _half_widths(rows, measure):
     return rows[column].to_numpy(dtype=float) * 100.0 if column in rows.columns else np.full(len(rows), np.nan)
 
 
-def _p_sweep_panel(ax, summary, measure, ylabel):
+def _p_sweep_panel(ax, summary, measure, ylabel, tuned):
     """One panel of `plot_p_sweep`: Padam's final ``measure`` at each p, and the two ends as reference lines."""
     ticks = set()
     for optimizer in sorted(DEFAULT_PARTIAL):
@@ -312,8 +306,10 @@ def _p_sweep_panel(ax, summary, measure, ylabel):
         mean = rows[f"{measure}_mean"].to_numpy(dtype=float) * 100.0
         half = _half_widths(rows, measure)
         color = VARIANT_COLORS.get(optimizer, SPARE_COLORS[0])
-        # Points, not a line: each p ran at its own tuned rate, so the values are not one curve in p.
-        ax.plot(p, mean, marker="o", linestyle="none", color=color, label=f"{optimizer} (each p at its tuned rate)")
+        # Points, not a line: each p ran at its own rate, so the values are not one curve in p.
+        rates = {True: "each p at its tuned rate", False: "rates not tuned for each p"}.get(tuned)
+        ax.plot(p, mean, marker="o", linestyle="none", color=color, label=f"{optimizer} ({rates})" if rates
+                else optimizer)  # fmt: skip
         bars = np.isfinite(half) & (_seed_counts(rows) >= MIN_BAND_SEEDS)
         if bars.any():
             ax.vlines(p[bars], (mean - half)[bars], (mean + half)[bars], color=color, linewidth=1.5)
@@ -341,7 +337,7 @@ def _p_sweep_panel(ax, summary, measure, ylabel):
     ax.grid(True, alpha=0.3)
 
 
-def plot_p_sweep(summary, workload=None, path=None, pdf=False):
+def plot_p_sweep(summary, workload=None, path=None, pdf=False, tuned=True):
     """Padam's final validation and test error (%) against p on a log2 axis, with interval bars where n >= 3.
 
     The left panel is validation error, on which claim (c) chooses p; the
@@ -356,6 +352,8 @@ def plot_p_sweep(summary, workload=None, path=None, pdf=False):
         workload: which workload to draw; may be omitted when there is one.
         path: save to this path (PNG, and PDF with `pdf`); None to only return.
         pdf: also save a PDF.
+        tuned: whether each p's rate was tuned for it (the legend says so);
+            None when unknown (the legend says nothing about rates).
     """
     summary, workload = _select_workload(summary, workload)
     panels = [("test_error", "final test error (%)")]
@@ -364,7 +362,7 @@ def plot_p_sweep(summary, workload=None, path=None, pdf=False):
     fig = Figure(figsize=(FIGSIZE[0] * len(panels), FIGSIZE[1]))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (measure, ylabel) in zip(axes, panels):
-        _p_sweep_panel(ax, summary, measure, ylabel)
+        _p_sweep_panel(ax, summary, measure, ylabel, tuned)
     if workload is not None:
         fig.suptitle(f"Padam p sweep: {workload}")
     if axes[-1].get_lines():

@@ -35,7 +35,7 @@ from keras_resnet_opt.study.claim_schema import TUNED
 from keras_resnet_opt.study.layout import STUDY_FILE
 from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section
 from keras_resnet_opt.study.report_claims import claims_section, preregistration_section
-from keras_resnet_opt.study.report_contrasts import contrasts_section
+from keras_resnet_opt.study.report_contrasts import contrasts_section, decision_kind
 from keras_resnet_opt.study.report_nested import nested_section
 from keras_resnet_opt.study.report_sections import (
     caveats_section,
@@ -195,15 +195,11 @@ def lr_drops(study):
     for run in study.ended_runs:
         config = run.config
         step = config.get("lr_schedule") == "step"
-        drops = tuple(float(b) for b in config.get("lr_boundaries") or ()) if step else ()
+        epochs = float(config.get("epochs") or 0)
+        # A boundary at or past the last epoch never drops the rate in this run.
+        drops = tuple(float(b) for b in config.get("lr_boundaries") or () if 0 < float(b) < epochs) if step else ()
         schedules.setdefault(run.workload, set()).add(drops)
     return {w: next(iter(s)) for w, s in schedules.items() if len(s) == 1}
-
-
-def _forest_decision(outcome):
-    if outcome.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED):
-        return "too few seeds"
-    return "no clear difference" if outcome.status == contrasts.INCONCLUSIVE else "differs"
 
 
 def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, tuning_trials, drops):
@@ -222,8 +218,11 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, 
                  per_run=per_run_curves, drops=drops.get(workload, ()))  # fmt: skip
         rows = summary[summary["workload"] == workload]
         if (~rows["main"].astype(bool)).any():
+            verdicts_here = evaluations[workload]["claims"]
+            tuned = verdicts_here[0].regime.rates == TUNED if verdicts_here else None
             plots.plot_p_sweep(
-                summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf
+                summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf,
+                tuned=tuned,
             )
         forest = []
         for o in evaluations[workload]["contrasts"]:
@@ -232,7 +231,7 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, 
             mean, low, high = contrasts.finite_interval(o.paired)
             label = f"{display_name(o.spec['a'])} - {display_name(o.spec['b'])}"
             forest.append({"label": label, "mean": mean, "low": low, "high": high,
-                           "n": o.paired.n, "decision": _forest_decision(o)})  # fmt: skip
+                           "n": o.paired.n, "decision": decision_kind(o)})  # fmt: skip
         if forest:  # difference tests: no equivalence margin applies to them, so none is drawn
             plots.plot_contrasts(
                 forest, None, record("contrasts", workload, _figure_name("contrasts", workload, several)), pdf,
@@ -391,7 +390,9 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
         sections["p_analysis"][w] = p_analysis_lines(
             tuning_results.p_analysis(analysis.per_run, w), w,
             tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned,
-            search_rows=rows, chosen=selection.partial if selection is not None else None, seed_check=seed_check,
+            # The searches belong to no one workload: with several, their choice is not set beside any.
+            search_rows=rows if len(analysis.workloads) == 1 else None,
+            chosen=selection.partial if selection is not None else None, seed_check=seed_check,
         )  # fmt: skip
     sections["nested"] = nested_section(analysis, _nested_analyses(study_dir))
     if budget_dirs:

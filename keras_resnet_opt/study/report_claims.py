@@ -133,7 +133,7 @@ def _test_line(outcome, per_run, workload, decided, in_family=True):
     elif math.isfinite(outcome.p):
         where = "outside the family" if in_family else "in no family: this setting cannot decide it"
         text += f"; {p_is('p', outcome.p)} (unadjusted; {where})"
-    status = outcome.status if decided else {
+    status = outcome.status if decided else "not decided" if not in_family else {
         contrasts.TOO_FEW_SEEDS: f"too few seeds ({pair.n})",
         contrasts.BOTH_CENSORED: "neither run reached the target in some seed",
     }.get(outcome.status, "not decided")  # fmt: skip

@@ -22,16 +22,25 @@ def metric_digits(metric):
     return 3 if claim_schema.METRICS[metric][0] == "loss" else 2
 
 
+def decision_kind(outcome):
+    """A declared contrast's decision as the forest plot draws it: "differs", "no clear difference" or
+    "too few seeds" (`plots.FOREST_STYLES`)."""
+    if outcome.status in ("lower", "higher"):
+        return "differs"
+    return "no clear difference" if outcome.status == contrasts.INCONCLUSIVE else "too few seeds"
+
+
 def contrast_decision(outcome, settings):
-    status = outcome.status
-    if status in ("lower", "higher"):
-        return f"differs: {outcome.spec['a']} {status}"
-    if status == contrasts.INCONCLUSIVE:
+    """The decision column of the contrasts table, in words."""
+    kind = decision_kind(outcome)
+    if kind == "differs":
+        return f"differs: {outcome.spec['a']} {outcome.status}"
+    if kind == "no clear difference":
         return "no clear difference (inconclusive)"
-    if status == contrasts.TOO_FEW_SEEDS:
+    if outcome.status == contrasts.TOO_FEW_SEEDS:
         n = outcome.paired.n if outcome.paired is not None else 0
         return f"too few seeds ({n} < {settings['min_seeds']})"
-    return status
+    return outcome.status
 
 
 def _contrast_rows(outcomes, settings):

@@ -12,6 +12,8 @@ every conclusion.
 import math
 import re
 
+import numpy as np
+
 from keras_resnet_opt.study import aggregate, measures, planning, published, stats, verdicts
 from keras_resnet_opt.study.claim_schema import UNTUNED
 from keras_resnet_opt.study.optimizer_notes import optimizer_notes
@@ -20,6 +22,8 @@ from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sor
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
 from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
 
+# Fewer residual epochs per run than this, and the smoothness measure is said to rest on few.
+MANY_RESIDUALS = 6
 # Fewer epochs than this is "few" next to the published recipes of 160 to 200 epochs.
 FEW_EPOCHS = 100
 
@@ -378,46 +382,61 @@ def _seed_caveats(evaluations, settings):
 
 
 def _speed_resolution_caveats(settings, summary):
-    """What whole-epoch times to target let a speed test decide at this study's seeds."""
+    """What whole-epoch times to target let a speed test decide, per workload, at the seeds it decides with."""
     if not settings or settings.get("target_val_accuracy") is None or not len(summary):
         return []
+    alpha, min_seeds = float(settings["alpha"]), int(settings["min_seeds"])
     main = summary[summary["main"].astype(bool)]
-    seeds = int(main["n"].max()) if len(main) else 0
-    alpha = float(settings["alpha"])
-    gap = stats.smallest_decidable_gap(seeds, stats.rounding_sd(1.0), alpha)
-    if not math.isfinite(gap):
-        return []
-    reached = main["target_epoch_median"].dropna()
-    where = (f" Here the optimizers' median times to the target are epochs {fmt_value(reached.min(), digits=0)} to "
-             f"{fmt_value(reached.max(), digits=0)}." if len(reached) else "")  # fmt: skip
-    return [
-        f"Times to target are whole epochs: with {seeds} paired seeds, a speed difference is decided (two-sided, "
-        f"alpha = {alpha:g}, a test on its own) only when the two times differ by at least {gap:.2f} epochs on "
-        f"average, even when every seed agrees{' (one epoch at every seed is not enough)' if gap > 1 else ''}; "
-        "inside a Holm family it takes more. A speed claim left inconclusive here may be one the measure could "
-        f"not resolve.{where}"
-    ]
+    workloads = list(dict.fromkeys(main["workload"]))
+    lines = []
+    for workload in workloads:
+        rows = main[main["workload"] == workload]
+        seeds = int(rows["n"].max())
+        if seeds < min_seeds:
+            continue  # nothing is decided with fewer seeds than declared: no resolution to speak of
+        gap = stats.smallest_decidable_gap(seeds, stats.rounding_sd(1.0), alpha)
+        medians = rows["target_epoch_median"].to_numpy(dtype=float)
+        reached = medians[np.isfinite(medians)]
+        where = ""
+        if reached.size:
+            where = (f" The optimizers' median times to the target are epochs {fmt_value(reached.min(), digits=0)} "
+                     f"to {fmt_value(reached.max(), digits=0)}")  # fmt: skip
+            never = int((~np.isfinite(medians) & ~np.isnan(medians)).sum())
+            where += f"; for {never} optimizer(s) most runs never reach it." if never else "."
+        label = f" ({workload})" if len(workloads) > 1 else ""
+        lines.append(
+            f"Times to target are whole epochs{label}: with {seeds} paired seeds, a speed difference is decided "
+            f"(two-sided, alpha = {alpha:g}, a test on its own) only when the two times differ by at least "
+            f"{gap:.2f} epochs on average, even when every seed agrees"
+            f"{' (one epoch at every seed is not enough)' if gap > 1 else ''}; inside a Holm family it takes more. "
+            f"A speed claim left inconclusive here may be one the measure could not resolve.{where}"
+        )
+    return lines
 
 
 def _smoothness_caveats(study):
-    """How many epochs per run the smoothness measure rests on, under this study's schedule."""
+    """How many epochs per run the smoothness measure rests on, under each workload's schedule."""
     counts = {}
     for run in study.ended_runs:
         epochs = run.history["epoch"].astype(int).tolist() if run.history is not None else []
         phases = measures.constant_lr_phases(epochs, run.config.get("lr_schedule", "step"),
                                              run.config.get("lr_boundaries") or ())  # fmt: skip
-        counts.setdefault(run.workload, set()).add(sum(max(len(p) - 2, 0) for p in phases))
+        counts.setdefault(run.workload, []).append(sum(max(len(p) - 2, 0) for p in phases))
     lines = []
     for workload, values in counts.items():
         low, high = min(values), max(values)
-        if high >= 6:
-            continue
-        many = f"{low}" if low == high else f"{low}-{high}"
-        lines.append(
-            f"Smoothness ({workload}) rests on {many} residual epoch(s) per run: only the inner epochs of a "
-            "constant-learning-rate phase give one, so under this schedule it reads little of each curve, and on "
-            "a steeply falling stretch it also measures the curve's bend, not only its noise."
-        )
+        if high == 0:
+            lines.append(
+                f"Smoothness ({workload}) is not measured: no run has a constant-learning-rate phase of three "
+                "epochs, so the claim about it cannot be tested here."
+            )
+        elif low < MANY_RESIDUALS:
+            many = f"{low}" if low == high else f"{low} to {high}"
+            lines.append(
+                f"Smoothness ({workload}) rests on {many} residual epoch(s) per run: only the inner epochs of a "
+                "constant-learning-rate phase give one, so with few of them it reads little of each curve, and on "
+                "a steeply falling stretch it also measures the curve's bend, not only its noise."
+            )
     return lines
 
 

@@ -19,8 +19,9 @@ in this order of precedence:
      well a fit generalises.
    Only the epoch rule blocking a claim leaves its other parts decidable, as
    their own family (``decidable``); a claim is a conjunction, so one of
-   those parts contradicted makes the verdict *contradicted* (in part) all
-   the same, with the regime's reasons kept for the parts left undecided.
+   those parts contradicted (every decidable part with enough seeds) makes
+   the verdict *contradicted* (in part) all the same, with the regime's
+   reasons kept for the parts left undecided.
 3. *too few seeds*: some test has fewer paired seeds than ``min_seeds`` (or
    an equivalence on time to target has a seed where neither run got there).
 4. *contradicted* when any test is contradicted, *holds* when every test
@@ -154,6 +155,11 @@ class PSelection:
     optimizer: str
 
 
+def is_interior_p(p):
+    """Whether Padam's p lies strictly between its ends (p -> 0 is SGD-momentum, p = 1/2 is AMSGrad)."""
+    return 0.0 < float(p) < 0.5
+
+
 def select_p(spec, measures, workload):
     """The `PSelection` of a ``best_p`` declaration, or None when no run has
     an interior p. Selection is on ``spec["selection"]`` (validation error),
@@ -163,7 +169,7 @@ def select_p(spec, measures, workload):
     candidates = {}
     for variant, group in rows[rows["optimizer"] == optimizer].groupby("variant"):
         p = float(group["partial"].iloc[0])
-        if 0.0 < p < 0.5:
+        if is_interior_p(p):
             candidates[variant] = p
     if not candidates:
         return None
@@ -277,8 +283,11 @@ def decide_claim(claim, measures, workload, regime, settings):
         rest = [o.spec for o in kept if not o.spec.get("generalisation")]
         if regime.rates in claim["rates"] and rest and len(rest) < len(kept):
             decidable = contrasts.evaluate_family(rest, measures, workload, settings)
-            # A claim is a conjunction: one part contradicted here makes it false, whatever the rest would say.
-            value = CONTRADICTED if any(o.status == CONTRADICTED for o in decidable) else WRONG_REGIME
+            # A claim is a conjunction: one part contradicted here makes it false, whatever the rest would say,
+            # once every decidable part has the seeds a decision needs (as rule 3 asks of any verdict).
+            short = any(o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED) for o in decidable)
+            contradicted = not short and any(o.status == CONTRADICTED for o in decidable)
+            value = CONTRADICTED if contradicted else WRONG_REGIME
             return dataclasses.replace(verdict(value, reasons), decidable=tuple(decidable))
         return verdict(WRONG_REGIME, reasons)
     short = [o for o in kept if o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED)]
