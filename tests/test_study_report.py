@@ -15,7 +15,7 @@ import pytest
 from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import claims, contrasts, report, report_contrasts, report_sections
+from keras_resnet_opt.study import claims, contrasts, measures, report, report_contrasts, report_sections
 from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
@@ -484,12 +484,12 @@ def test_a_step_schedule_is_marked_on_the_curves_and_limits_the_smoothness_measu
     assert "rests on 3 residual epoch(s) per run" in text
     assert len(report.plots.plot_test_error(pd.read_csv(tmp_path / "curves.csv"),
                                             drops=(5.0, 7.5)).axes) == 2  # fmt: skip
-    assert report.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
+    assert measures.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
     # A boundary past the last epoch (a 200-epoch schedule cut to 10) drops nothing in these runs.
     for path in (tmp_path / "runs").glob("*/config.json"):
         config = json.loads(path.read_text())
         path.write_text(json.dumps({**config, "lr_boundaries": [5, 7.5, 100]}))
-    assert report.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
+    assert measures.lr_drops(load_study(tmp_path)) == {"resnet20 smoke (10 ep, 5000 train)": (5.0, 7.5)}
 
 
 def test_the_speed_caveat_needs_the_declared_seeds_and_reads_only_finite_medians():
@@ -499,3 +499,21 @@ def test_the_speed_caveat_needs_the_declared_seeds_and_reads_only_finite_medians
     (line,) = report_sections._speed_resolution_caveats(settings, summary)
     assert line.endswith("epochs 5 to 6; for 1 optimizer(s) most runs never reach it.")
     assert report_sections._speed_resolution_caveats(settings, summary.assign(n=2)) == []
+
+
+def test_a_speed_target_crossed_right_after_a_drop_is_said_to_be_the_drops_doing(tmp_path):
+    claims.preregister(tmp_path, optimizers=["sgdm", "adam"], target_val_accuracy=0.5,
+                       learning_rates={"smoke": "tuned"}, now="2026-01-01T00:00:00+00:00")  # fmt: skip
+    falling = np.array([0.9, 0.8, 0.7, 0.6, 0.55, 0.45, 0.3, 0.25, 0.2, 0.15])  # validation 50% first at epoch 6
+    for optimizer in ("sgdm", "adam"):
+        for seed in SEEDS:
+            write_run(tmp_path, optimizer, seed, falling + 0.001 * seed, epochs=10)
+    for path in (tmp_path / "runs").glob("*/config.json"):
+        config = json.loads(path.read_text())
+        path.write_text(json.dumps({**config, "lr_schedule": "step", "lr_boundaries": [5, 7.5]}))
+    text = report.write_report(tmp_path).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("- Speed ("))
+    assert "6 of the 6 runs that reach the validation target reach it in the first epoch after a learning-rate " \
+           "drop (epoch 6 or 9)" in line
+    assert measures.first_epoch_after(5) == 6 and measures.first_epoch_after(7.5) == 9
+    assert measures.first_epoch_after(81.84) == 83

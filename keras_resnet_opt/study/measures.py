@@ -201,6 +201,28 @@ def constant_lr_phases(epochs, schedule="step", boundaries=()):
     return phases
 
 
+def first_epoch_after(boundary):
+    """The first epoch trained wholly at the rate after a drop at `boundary` (epoch e trains over (e - 1, e])."""
+    return math.ceil(float(boundary)) + 1
+
+
+def lr_drops(study):
+    """``{workload: epochs where the learning rate drops}``, for workloads whose runs share one step schedule.
+
+    The curves mark them, so the fall right after a drop is not read as an
+    optimizer's doing; runs that disagree on the schedule get no marks.
+    """
+    schedules = {}
+    for run in study.ended_runs:
+        config = run.config
+        step = config.get("lr_schedule") == "step"
+        epochs = float(config.get("epochs") or 0)
+        # A boundary at or past the last epoch never drops the rate in this run.
+        drops = tuple(float(b) for b in config.get("lr_boundaries") or () if 0 < float(b) < epochs) if step else ()
+        schedules.setdefault(run.workload, set()).add(drops)
+    return {w: next(iter(s)) for w, s in schedules.items() if len(s) == 1}
+
+
 def smoothness(run, series="test"):
     """Residual SD of the run's per-epoch test (or "val") error inside constant-lr phases."""
     history = run.history

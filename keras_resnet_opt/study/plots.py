@@ -35,6 +35,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from keras_resnet_opt.atomic import atomic_path
 from keras_resnet_opt.optimizer_names import DEFAULT_PARTIAL, PARTIAL_ENDS
 from keras_resnet_opt.study import aggregate
+from keras_resnet_opt.study.measures import first_epoch_after
 from keras_resnet_opt.study.runs import display_name, is_main_variant, variant_of, variant_sort_key
 
 FIGSIZE = (6.4, 4.2)
@@ -151,8 +152,8 @@ def _plot_curves(curves, metric, scale, ylabel, log, workload, variants, path, p
         variants = [v for v in dict.fromkeys(curves["variant"]) if is_main_variant(v)]
     variants = sorted(variants, key=variant_sort_key)
     colors = variant_colors(variants)
-    # The zoom starts at the first epoch trained wholly at the lower rate (epoch e trains over (e - 1, e]).
-    after = [e for e in sorted(set(curves["epoch"].astype(int))) if drops and e - 1 >= min(drops)]
+    # The zoom starts at the first epoch trained wholly at the lower rate.
+    after = [e for e in sorted(set(curves["epoch"].astype(int))) if drops and e >= first_epoch_after(min(drops))]
     zoom = zoom and len(after) >= 2
     if zoom:
         fig = Figure(figsize=(FIGSIZE[0] * 2, FIGSIZE[1]))

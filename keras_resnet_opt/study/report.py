@@ -29,7 +29,17 @@ from pathlib import Path
 import pandas as pd
 
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.study import aggregate, budgets, contrasts, plots, rate_check, stats, tuning_results, verdicts
+from keras_resnet_opt.study import (
+    aggregate,
+    budgets,
+    contrasts,
+    measures,
+    plots,
+    rate_check,
+    stats,
+    tuning_results,
+    verdicts,
+)
 from keras_resnet_opt.study.analysis import analyse
 from keras_resnet_opt.study.claim_schema import TUNED
 from keras_resnet_opt.study.layout import STUDY_FILE
@@ -183,23 +193,6 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
         lines += published_section(summary, curves, {w: setups[w] for w in workloads}, data_caveat(sources))
     lines += caveats_section(study, summary, evaluations, declaration["settings"])
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def lr_drops(study):
-    """``{workload: epochs where the learning rate drops}``, for workloads whose runs share one step schedule.
-
-    The curves mark them, so the fall right after a drop is not read as an
-    optimizer's doing; runs that disagree on the schedule get no marks.
-    """
-    schedules = {}
-    for run in study.ended_runs:
-        config = run.config
-        step = config.get("lr_schedule") == "step"
-        epochs = float(config.get("epochs") or 0)
-        # A boundary at or past the last epoch never drops the rate in this run.
-        drops = tuple(float(b) for b in config.get("lr_boundaries") or () if 0 < float(b) < epochs) if step else ()
-        schedules.setdefault(run.workload, set()).add(drops)
-    return {w: next(iter(s)) for w, s in schedules.items() if len(s) == 1}
 
 
 def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, tuning_trials, drops):
@@ -369,7 +362,8 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
     write_text(study_dir / "contrasts.csv", tests_table(evaluations).to_csv(index=False, lineterminator="\n"))
     searches = tuning_results.read_searches(study_dir)
     trials = tuning_results.all_trials(searches) if tuning_trials is None else tuning_trials
-    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, trials, lr_drops(study))
+    drops = measures.lr_drops(study)
+    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, trials, drops)
     sections = {"command": _command(study_dir, tuning_trials, budget_dirs), "related": related_lines(study_dir)}
     written = set()
     untuned = set()

@@ -414,6 +414,33 @@ def _speed_resolution_caveats(settings, summary):
     return lines
 
 
+def _drop_timing_caveats(study, evaluations):
+    """Where most runs reach the speed target in the first epoch after a learning-rate drop.
+
+    A drop shared by every optimizer then sets the time to target more than
+    the optimizer does: the speed tests compare who was already close when
+    the rate fell.
+    """
+    lines = []
+    for workload, drops in measures.lr_drops(study).items():
+        if not drops or workload not in evaluations:
+            continue
+        per_run = evaluations[workload]["per_run"]
+        reached = per_run.loc[(per_run["workload"] == workload) & per_run["target_reached"].astype(bool),
+                              "target_epoch"].astype(int)  # fmt: skip
+        after = {measures.first_epoch_after(d) for d in drops}
+        at_drop = int(reached.isin(after).sum())
+        if len(reached) and at_drop * 2 > len(reached):
+            epochs = " or ".join(str(e) for e in sorted(after))
+            lines.append(
+                f"Speed ({workload}): {at_drop} of the {len(reached)} runs that reach the validation target reach it "
+                f"in the first epoch after a learning-rate drop (epoch {epochs}): the drop, the same for every "
+                "optimizer, sets those times more than the optimizer does, so the speed tests mostly tell which "
+                "runs were already at the target before it."
+            )
+    return lines
+
+
 def _smoothness_caveats(study):
     """How many epochs per run the smoothness measure rests on, under each workload's schedule."""
     counts = {}
@@ -484,6 +511,7 @@ def caveats_section(study, summary, evaluations, settings=None):
                 "evidence of parity, and may leave a non-inferiority test in speed undecided."
             )
     caveats += _speed_resolution_caveats(settings, summary)
+    caveats += _drop_timing_caveats(study, evaluations)
     caveats += _smoothness_caveats(study)
     if any(c.get("augment") for c in configs):
         caveats.append(
