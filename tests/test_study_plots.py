@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from keras_resnet_opt.study import plots
+from keras_resnet_opt.study import plots, plots_sweeps
 
 
 def make_curves(variants, epochs=5, workload="resnet20 smoke (5 ep)"):
@@ -87,7 +87,7 @@ def test_p_sweep_with_reference_lines(tmp_path):
              "test_error_ci": 0.004},
         ]
     )
-    fig = plots.plot_p_sweep(summary, path=tmp_path / "p_sweep.png", pdf=True)
+    fig = plots_sweeps.plot_p_sweep(summary, path=tmp_path / "p_sweep.png", pdf=True)
     (ax,) = fig.axes  # no validation error in this summary: the test panel alone
     assert legend_labels(ax) == ["padam (each p at its tuned rate)", "sgdm (p → 0 end)",
                                  "sgdm: 95% t-interval over seeds", "amsgrad (p = 1/2 end)"]  # fmt: skip
@@ -112,7 +112,7 @@ def test_p_sweep_draws_no_interval_with_fewer_than_three_seeds():
              "test_error_ci": 0.02, "n": 3},
         ]
     )  # fmt: skip
-    ax = plots.plot_p_sweep(summary).axes[0]
+    ax = plots_sweeps.plot_p_sweep(summary).axes[0]
     (bars,) = [c for c in ax.collections if len(c.get_segments())]
     assert [tuple(seg[:, 0]) for seg in bars.get_segments()] == [(0.25, 0.25)]  # only the 3-seed point
     assert not ax.patches  # no band around sgdm's 2-seed mean
@@ -125,7 +125,7 @@ def test_p_sweep_without_references():
              "test_error_ci": 0.01}
         ]
     )
-    ax = plots.plot_p_sweep(summary).axes[0]
+    ax = plots_sweeps.plot_p_sweep(summary).axes[0]
     assert len(ax.get_lines()) == 1 and legend_labels(ax) == ["padam (each p at its tuned rate)"]
 
 
@@ -140,7 +140,7 @@ def test_p_sweep_shows_the_validation_error_that_chooses_p_beside_the_test_error
              "val_error_ci": 0.01, "test_error_mean": 0.2, "test_error_ci": 0.01, "n": 3},
         ]
     )  # fmt: skip
-    val, test = plots.plot_p_sweep(summary).axes
+    val, test = plots_sweeps.plot_p_sweep(summary).axes
     assert "validation" in val.get_ylabel() and "chooses p" in val.get_ylabel() and "test" in test.get_ylabel()
     assert val.get_lines()[0].get_ydata().tolist() == pytest.approx([18.0, 17.0])
     assert test.get_lines()[0].get_ydata().tolist() == pytest.approx([19.0, 20.0])
@@ -158,7 +158,7 @@ def test_lr_sensitivity_from_csv(tmp_path):
         }
     )
     trials.to_csv(tmp_path / "trials.csv", index=False)
-    fig = plots.plot_lr_sensitivity(tmp_path / "trials.csv", path=tmp_path / "lr.png")
+    fig = plots_sweeps.plot_lr_sensitivity(tmp_path / "trials.csv", path=tmp_path / "lr.png")
     ax = fig.axes[0]
     assert legend_labels(ax) == ["sgdm", "adam", "padam", "padam(p=0.25)"]
     sgdm = ax.get_lines()[0]
@@ -168,11 +168,11 @@ def test_lr_sensitivity_from_csv(tmp_path):
     # Four variants or more: the legend stands right of the axes, off the curves.
     renderer = FigureCanvasAgg(fig).get_renderer()
     assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
-    few = plots.plot_lr_sensitivity(trials[trials["optimizer"] == "sgdm"]).axes[0]
+    few = plots_sweeps.plot_lr_sensitivity(trials[trials["optimizer"] == "sgdm"]).axes[0]
     few_renderer = FigureCanvasAgg(few.figure).get_renderer()
     assert few.get_legend().get_window_extent(few_renderer).x1 <= few.get_window_extent(few_renderer).x1
     with pytest.raises(ValueError, match="val_accuracy"):
-        plots.plot_lr_sensitivity(trials.drop(columns="val_accuracy"))
+        plots_sweeps.plot_lr_sensitivity(trials.drop(columns="val_accuracy"))
 
 
 def test_performance_profile_lines():

@@ -15,7 +15,7 @@ import pytest
 from run_dirs import write_run_dir
 from scipy import stats as scipy_stats
 
-from keras_resnet_opt.study import claims, contrasts, measures, report, report_contrasts, report_sections
+from keras_resnet_opt.study import claims, contrasts, measures, report, report_caveats, report_contrasts
 from keras_resnet_opt.study.runs import load_study
 
 EPOCHS = 8
@@ -496,9 +496,9 @@ def test_the_speed_caveat_needs_the_declared_seeds_and_reads_only_finite_medians
     settings = {"target_val_accuracy": 0.5, "alpha": 0.05, "min_seeds": 3}
     summary = pd.DataFrame({"workload": ["w"] * 3, "main": [True] * 3, "n": [3, 3, 3],
                             "target_epoch_median": [5.0, 6.0, math.inf]})  # fmt: skip
-    (line,) = report_sections._speed_resolution_caveats(settings, summary)
+    (line,) = report_caveats._speed_resolution_caveats(settings, summary)
     assert line.endswith("epochs 5 to 6; for 1 optimizer(s) most runs never reach it.")
-    assert report_sections._speed_resolution_caveats(settings, summary.assign(n=2)) == []
+    assert report_caveats._speed_resolution_caveats(settings, summary.assign(n=2)) == []
 
 
 def test_a_speed_target_crossed_right_after_a_drop_is_said_to_be_the_drops_doing(tmp_path):

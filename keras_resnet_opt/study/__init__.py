@@ -23,11 +23,13 @@ and only the grid asks TensorFlow for the GPUs (see `grid.visible_gpus`).
   `declared` reads them back.
 - `contrasts`: paired contrasts and the decision of each declared test.
 - `verdicts`: each claim decided in each workload, or why it cannot be.
-- `plots`: the figures.
+- `plots`: the figures (curves, contrasts, budgets); `plots_sweeps`: Padam's
+  p sweep and the learning-rate sensitivity.
 - `published`: published CIFAR-10 numbers with their sources.
 - `report`: `write_report(study_dir)`; its sections are in `report_sections`
-  (setup, runs, published numbers, caveats), `report_contrasts` and
-  `report_claims` (pre-registration, claims).
+  (setup, runs, published numbers), `report_caveats` (what the study can and
+  cannot show), `report_contrasts` and `report_claims` (pre-registration,
+  claims).
 - `grid`: the optimizer x seed grid, each cell a train.py process.
 - `seed_port`: the seed report's broken Padam port, a plug-in optimizer for
   the cpu-budget study's control arm (imports Keras; nothing above does).

@@ -35,6 +35,7 @@ from keras_resnet_opt.study import (
     contrasts,
     measures,
     plots,
+    plots_sweeps,
     rate_check,
     stats,
     tuning_results,
@@ -44,16 +45,11 @@ from keras_resnet_opt.study.analysis import analyse
 from keras_resnet_opt.study.claim_schema import TUNED
 from keras_resnet_opt.study.layout import STUDY_FILE
 from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section
+from keras_resnet_opt.study.report_caveats import caveats_section
 from keras_resnet_opt.study.report_claims import claims_section, preregistration_section
 from keras_resnet_opt.study.report_contrasts import contrasts_section, decision_kind
 from keras_resnet_opt.study.report_nested import nested_section
-from keras_resnet_opt.study.report_sections import (
-    caveats_section,
-    data_caveat,
-    published_section,
-    runs_section,
-    setup_section,
-)
+from keras_resnet_opt.study.report_sections import data_caveat, published_section, runs_section, setup_section
 from keras_resnet_opt.study.report_tuning import p_analysis_lines, tuning_section
 from keras_resnet_opt.study.runs import default_partial, display_name
 from keras_resnet_opt.study.tables import export_summary, summary_to_markdown
@@ -213,7 +209,7 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, 
         if (~rows["main"].astype(bool)).any():
             verdicts_here = evaluations[workload]["claims"]
             tuned = verdicts_here[0].regime.rates == TUNED if verdicts_here else None
-            plots.plot_p_sweep(
+            plots_sweeps.plot_p_sweep(
                 summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf,
                 tuned=tuned,
             )
@@ -233,7 +229,7 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, 
     if several:
         plots.plot_performance_profile(summary, record("performance_profile", None, "performance_profile.png"), pdf)
     if tuning_trials is not None:
-        plots.plot_lr_sensitivity(tuning_trials, record("lr_sensitivity", None, "lr_sensitivity.png"), pdf)
+        plots_sweeps.plot_lr_sensitivity(tuning_trials, record("lr_sensitivity", None, "lr_sensitivity.png"), pdf)
     return figures
 
 

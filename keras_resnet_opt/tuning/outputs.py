@@ -17,7 +17,7 @@ from keras_resnet_opt.atomic import atomic_path, write_json
 from keras_resnet_opt.config import safe_name_part
 from keras_resnet_opt.optimizer_names import OPTIMIZER_NAMES
 from keras_resnet_opt.search_files import TRIAL_COLUMNS
-from keras_resnet_opt.study.plots import plot_lr_sensitivity
+from keras_resnet_opt.study.plots_sweeps import plot_lr_sensitivity
 from keras_resnet_opt.tuning.plots import plot_partial_sensitivity
 from keras_resnet_opt.tuning.spaces import LEARNING_RATE, PARTIAL, TUNED_FIELDS, WEIGHT_DECAY
 from keras_resnet_opt.tuning.tuners import RAN_BY

@@ -1,6 +1,6 @@
 """The p-sensitivity figure of a search: validation accuracy against Padam's p.
 
-The learning-rate figure is ``keras_resnet_opt.study.plots.plot_lr_sensitivity``;
+The learning-rate figure is ``keras_resnet_opt.study.plots_sweeps.plot_lr_sensitivity``;
 this one adds the p axis for optimizers that have one, in the same style
 (matplotlib's object API, atomic saves through ``study.plots.save_figure``).
 """
