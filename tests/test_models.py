@@ -26,6 +26,17 @@ def test_resnet20_exact_count():
     assert trainable_params(resnet_cifar(20)) == 269_722
 
 
+def test_grouped_batch_norm_starts_from_the_same_weights():
+    # A --bn-groups run pairs by seed with a plain one: the grouping changes the statistics, not the weights.
+    def initial(groups):
+        keras.utils.set_random_seed(0)
+        return resnet_cifar(20, bn_groups=groups).weights
+
+    plain, grouped = initial(1), initial(2)
+    assert [v.path for v in plain] == [v.path for v in grouped]
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(plain, grouped))
+
+
 def test_resnet18_parameter_count():
     # The Padam paper's ResNet-18 on CIFAR-10: about 11.2M (11,173,962).
     assert trainable_params(resnet18()) == 11_173_962
