@@ -53,9 +53,14 @@ def summarize_anchor(run_dir, published_error_pct, source):
     }
 
 
-def plot_anchor(run_dir, path, published_error_pct=None):
+def plot_anchor(run_dir, path, published_error_pct=None, compare=()):
     """Train loss and test error (%) against iterations, decays dashed, the
-    published final error as a dotted line; written atomically to ``path``."""
+    published final error as a dotted line; written atomically to ``path``.
+
+    ``compare``: further run folders of the same recipe (the same iterations
+    per epoch), drawn beside the run, finished or not: the He run's twin on a
+    damaged copy, for one, whose curve shows where the two part.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,19 +69,21 @@ def plot_anchor(run_dir, path, published_error_pct=None):
     run_dir = Path(run_dir)
     manifest = json.loads((run_dir / MANIFEST).read_text())
     steps = manifest_steps_per_epoch(manifest)
-    rows = read_history(run_dir)
-    iterations = [r["epoch"] * steps for r in rows]
     fig, (loss_ax, error_ax) = plt.subplots(1, 2, figsize=(10, 4))
-    loss_ax.plot(iterations, [r["loss"] for r in rows])
+    for index, (folder, label) in enumerate([(run_dir, "this run")] + [(Path(c), Path(c).name) for c in compare]):
+        rows = read_history(folder)
+        iterations = [r["epoch"] * steps for r in rows]
+        style = {"color": f"C{index}", "linewidth": 1.2 if index else 1.5}
+        loss_ax.plot(iterations, [r["loss"] for r in rows], label=label, **style)
+        error_ax.plot(iterations, [100.0 * r["test_error"] for r in rows], label=label, **style)
     loss_ax.set(xlabel="iterations", ylabel="train loss (augmented batches)", yscale="log")
-    error_ax.plot(iterations, [100.0 * r["test_error"] for r in rows], label="this run")
     if published_error_pct is not None:
         error_ax.axhline(published_error_pct, linestyle=":", color="black", label=f"published {published_error_pct}%")
     error_ax.set(xlabel="iterations", ylabel="test error (%)", ylim=(0, 30))
     for ax in (loss_ax, error_ax):
         for boundary in manifest["config"]["lr_boundaries"]:
             ax.axvline(boundary * steps, linestyle="--", color="grey", linewidth=0.8)
-    error_ax.legend()
+    error_ax.legend(fontsize="small")
     fig.suptitle(f"{run_dir.name}: lr /10 at the dashed lines")
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -85,10 +92,15 @@ def plot_anchor(run_dir, path, published_error_pct=None):
     return Path(path)
 
 
-def write_anchor_report(run_dir, out_dir, published_error_pct, source):
-    """``summary.json`` and ``curves.png`` in ``out_dir``; returns the summary."""
+def write_anchor_report(run_dir, out_dir, published_error_pct, source, compare=()):
+    """``summary.json`` and ``curves.png`` in ``out_dir`` (``compare`` as in
+    `plot_anchor`); returns the summary."""
     out_dir = Path(out_dir)
     summary = summarize_anchor(run_dir, published_error_pct, source)
+    for folder in compare:  # checked before anything is written
+        if not read_history(folder):
+            raise ValueError(f"{str(folder)!r} holds no recorded epoch (no history.json) to draw beside the run; "
+                             "pass a run folder that has trained at least one epoch.")  # fmt: skip
     write_json(out_dir / "summary.json", summary)
-    plot_anchor(run_dir, out_dir / "curves.png", published_error_pct)
+    plot_anchor(run_dir, out_dir / "curves.png", published_error_pct, compare)
     return summary

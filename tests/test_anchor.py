@@ -50,3 +50,17 @@ def test_cli_refuses_a_card_for_a_folder_that_is_not_a_saved_model(tmp_path, cap
         main([str(_run(tmp_path)), "--out", str(tmp_path / "out"), "--saved-model", str(tmp_path / "nothing")])
     assert stop.value.code == 2
     assert "not a SavedModel folder" in capsys.readouterr().err
+
+
+def test_a_second_run_is_drawn_beside_the_first_and_a_folder_without_epochs_is_refused(tmp_path):
+    from keras_resnet_opt.cli.anchor import main
+
+    twin = tmp_path / "twin" / "he2016-jpeg-cost-resnet20-sgdm-s0"
+    write_history(twin, [{"epoch": 1, "loss": 2.5, "test_error": 0.6, "test_accuracy": 0.4}])  # unfinished: fine
+    out = tmp_path / "out"
+    assert main([str(_run(tmp_path)), "--out", str(out), "--compare", str(twin)]) == 0
+    assert (out / "curves.png").stat().st_size > 0
+    fresh = tmp_path / "fresh"
+    with pytest.raises(SystemExit) as stop:
+        main([str(_run(tmp_path)), "--out", str(fresh), "--compare", str(tmp_path / "nothing")])
+    assert stop.value.code == 2 and not fresh.exists()  # refused before anything was written

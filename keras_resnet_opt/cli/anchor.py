@@ -37,6 +37,11 @@ def build_parser():
         "--trained-on", metavar="YYYY-MM-DD", help="the date training finished, for the card (default: none)"
     )
     p.add_argument(
+        "--compare", metavar="RUN_DIR", action="append", default=[],
+        help="another run folder of the same recipe to draw beside the run in curves.png, finished or not "
+        "(repeatable; default: none)",
+    )
+    p.add_argument(
         "--jpeg-cost", metavar="RUNS",
         help="also write jpeg_cost.json: the runs in RUNS, trained on a kro-jpeg-copy copy, paired by seed with "
         "those in --paired-with (keras_resnet_opt/study/jpeg_cost.py) (default: not written)",
@@ -60,7 +65,7 @@ def main(argv=None):
     from keras_resnet_opt.anchor import write_anchor_report
 
     try:
-        summary = write_anchor_report(args.run_dir, args.out, args.published_error, args.source)
+        summary = write_anchor_report(args.run_dir, args.out, args.published_error, args.source, args.compare)
         if args.saved_model:
             from keras_resnet_opt.model_card import write_card
 
