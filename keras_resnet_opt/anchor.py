@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from keras_resnet_opt.atomic import atomic_path, write_json
-from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch, read_history
+from keras_resnet_opt.training.run_folder import CONFIG, MANIFEST, manifest_steps_per_epoch, read_history
 
 
 def summarize_anchor(run_dir, published_error_pct, source):
@@ -71,10 +71,10 @@ def plot_anchor(run_dir, path, published_error_pct=None, compare=()):
     steps = manifest_steps_per_epoch(manifest)
     fig, (loss_ax, error_ax) = plt.subplots(1, 2, figsize=(10, 4))
     for index, (folder, label) in enumerate([(run_dir, "this run")] + [(Path(c), Path(c).name) for c in compare]):
-        rows = read_history(folder)
+        rows = [r for r in read_history(folder) if r.get("test_error") is not None]
         iterations = [r["epoch"] * steps for r in rows]
         style = {"color": f"C{index}", "linewidth": 1.2 if index else 1.5}
-        loss_ax.plot(iterations, [r["loss"] for r in rows], label=label, **style)
+        loss_ax.plot(iterations, [float(r["loss"]) for r in rows], label=label, **style)
         error_ax.plot(iterations, [100.0 * r["test_error"] for r in rows], label=label, **style)
     loss_ax.set(xlabel="iterations", ylabel="train loss (augmented batches)", yscale="log")
     if published_error_pct is not None:
@@ -92,15 +92,34 @@ def plot_anchor(run_dir, path, published_error_pct=None, compare=()):
     return Path(path)
 
 
+# What must agree for two runs to share one iterations axis and one set of decays.
+SAME_RECIPE = ("batch_size", "epochs", "train_subset", "val_size", "lr_boundaries")
+
+
+def _check_comparable(run_dir, folder):
+    """Refuse a `plot_anchor` comparison folder with no recorded epoch or another recipe."""
+    folder = Path(folder)
+    if not read_history(folder):
+        raise ValueError(f"{str(folder)!r} holds no recorded epoch (no history.json) to draw beside the run; "
+                         "pass a run folder that has trained at least one epoch.")  # fmt: skip
+    ours = json.loads((Path(run_dir) / MANIFEST).read_text())["config"]
+    theirs = json.loads((folder / CONFIG).read_text()) if (folder / CONFIG).is_file() else {}
+    differ = [k for k in SAME_RECIPE if ours.get(k) != theirs.get(k)]
+    if differ:
+        listed = ", ".join(f"{k}: {theirs.get(k)!r} against {ours.get(k)!r}" for k in differ)
+        raise ValueError(
+            f"{str(folder)!r} is not a run of the same recipe ({listed}): it cannot share the run's iterations "
+            "axis and decays; compare runs of one preset and batch size."
+        )
+
+
 def write_anchor_report(run_dir, out_dir, published_error_pct, source, compare=()):
     """``summary.json`` and ``curves.png`` in ``out_dir`` (``compare`` as in
     `plot_anchor`); returns the summary."""
     out_dir = Path(out_dir)
     summary = summarize_anchor(run_dir, published_error_pct, source)
     for folder in compare:  # checked before anything is written
-        if not read_history(folder):
-            raise ValueError(f"{str(folder)!r} holds no recorded epoch (no history.json) to draw beside the run; "
-                             "pass a run folder that has trained at least one epoch.")  # fmt: skip
+        _check_comparable(run_dir, folder)
     write_json(out_dir / "summary.json", summary)
     plot_anchor(run_dir, out_dir / "curves.png", published_error_pct, compare)
     return summary

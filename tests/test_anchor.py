@@ -52,15 +52,24 @@ def test_cli_refuses_a_card_for_a_folder_that_is_not_a_saved_model(tmp_path, cap
     assert "not a SavedModel folder" in capsys.readouterr().err
 
 
-def test_a_second_run_is_drawn_beside_the_first_and_a_folder_without_epochs_is_refused(tmp_path):
+def test_a_second_run_is_drawn_beside_the_first_and_a_folder_without_epochs_is_refused(tmp_path, capsys):
     from keras_resnet_opt.cli.anchor import main
 
+    run = _run(tmp_path)
+    recipe = json.loads((run / "manifest.json").read_text())["config"]
     twin = tmp_path / "twin" / "he2016-jpeg-cost-resnet20-sgdm-s0"
     write_history(twin, [{"epoch": 1, "loss": 2.5, "test_error": 0.6, "test_accuracy": 0.4}])  # unfinished: fine
+    (twin / "config.json").write_text(json.dumps(recipe))
     out = tmp_path / "out"
-    assert main([str(_run(tmp_path)), "--out", str(out), "--compare", str(twin)]) == 0
+    assert main([str(run), "--out", str(out), "--compare", str(twin)]) == 0
     assert (out / "curves.png").stat().st_size > 0
-    fresh = tmp_path / "fresh"
-    with pytest.raises(SystemExit) as stop:
-        main([str(_run(tmp_path)), "--out", str(fresh), "--compare", str(tmp_path / "nothing")])
-    assert stop.value.code == 2 and not fresh.exists()  # refused before anything was written
+    # Refused before anything is written: a folder with no epoch, and a run of another recipe.
+    (twin.parent / "other").mkdir()
+    write_history(twin.parent / "other", [{"epoch": 1, "loss": 2.5, "test_error": 0.6, "test_accuracy": 0.4}])
+    (twin.parent / "other" / "config.json").write_text(json.dumps({**recipe, "batch_size": 64}))
+    for folder, message in ((tmp_path / "nothing", "no recorded epoch"), (twin.parent / "other", "batch_size: 64")):
+        fresh = tmp_path / "fresh"
+        with pytest.raises(SystemExit) as stop:
+            main([str(run), "--out", str(fresh), "--compare", str(folder)])
+        assert stop.value.code == 2 and not fresh.exists()
+        assert message in capsys.readouterr().err
