@@ -40,6 +40,8 @@ TOO_FEW_SEEDS = "too few seeds"
 NOT_RUN = "not run"
 NO_TARGET = "no target"
 BOTH_CENSORED = "both censored"
+# A test with one of these statuses lacks the seeds a decision needs.
+SHORT_OF_SEEDS = (TOO_FEW_SEEDS, BOTH_CENSORED)
 
 CENSORED_METRICS = ("time_to_target",)
 
@@ -292,4 +294,5 @@ __all__ = [
     "NOT_RUN",
     "NO_TARGET",
     "BOTH_CENSORED",
+    "SHORT_OF_SEEDS",
 ]

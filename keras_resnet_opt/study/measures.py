@@ -223,14 +223,23 @@ def lr_drops(study):
     return {w: next(iter(s)) for w, s in schedules.items() if len(s) == 1}
 
 
+def run_phases(run):
+    """`constant_lr_phases` of a run's recorded epochs under its own schedule."""
+    epochs = run.history["epoch"].astype(int).tolist()
+    return constant_lr_phases(epochs, run.config.get("lr_schedule", "step"), run.config.get("lr_boundaries") or ())
+
+
 def smoothness(run, series="test"):
     """Residual SD of the run's per-epoch test (or "val") error inside constant-lr phases."""
     history = run.history
     errors = test_error_series(history) if series == "test" else val_error_series(history)
     by_epoch = dict(zip(history["epoch"].astype(int), errors))
-    schedule = run.config.get("lr_schedule", "step")
-    phases = constant_lr_phases(by_epoch, schedule, run.config.get("lr_boundaries") or ())
-    return stats.residual_sd([[by_epoch[e] for e in phase] for phase in phases])
+    return stats.residual_sd([[by_epoch[e] for e in phase] for phase in run_phases(run)])
+
+
+def residual_epochs(run):
+    """How many epochs of the run give `smoothness` a residual (the inner epochs of its phases)."""
+    return sum(len(stats.moving_average_residuals(phase)) for phase in run_phases(run))
 
 
 def step_time_ms(run):

@@ -191,8 +191,11 @@ def render_report(study, summary, curves, figures, evaluations, declaration, tit
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, tuning_trials, drops):
-    """Draw and save every figure; returns ``{kind: {workload or None: file name}}``."""
+def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, tuning_trials, drops, tuned):
+    """Draw and save every figure; returns ``{kind: {workload or None: file name}}``.
+
+    ``drops``: `measures.lr_drops`; ``tuned``: ``{workload: whether its rates were tuned}``.
+    """
     figures = {}
     workloads = list(dict.fromkeys(summary["workload"])) if len(summary) else []
     several = len(workloads) > 1
@@ -207,11 +210,9 @@ def _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, 
                  per_run=per_run_curves, drops=drops.get(workload, ()))  # fmt: skip
         rows = summary[summary["workload"] == workload]
         if (~rows["main"].astype(bool)).any():
-            verdicts_here = evaluations[workload]["claims"]
-            tuned = verdicts_here[0].regime.rates == TUNED if verdicts_here else None
             plots_sweeps.plot_p_sweep(
                 summary, workload, record("p_sweep", workload, _figure_name("p_sweep", workload, several)), pdf,
-                tuned=tuned,
+                tuned=tuned.get(workload),
             )
         forest = []
         for o in evaluations[workload]["contrasts"]:
@@ -358,8 +359,10 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
     write_text(study_dir / "contrasts.csv", tests_table(evaluations).to_csv(index=False, lineterminator="\n"))
     searches = tuning_results.read_searches(study_dir)
     trials = tuning_results.all_trials(searches) if tuning_trials is None else tuning_trials
+    settings = analysis.declaration["settings"]
+    tuned = {w: verdicts.workload_regime(study, w, settings).rates == TUNED for w in analysis.workloads}
     drops = measures.lr_drops(study)
-    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, trials, drops)
+    figures = _draw_figures(study_dir, summary, curves, per_run_curves, evaluations, pdf, trials, drops, tuned)
     sections = {"command": _command(study_dir, tuning_trials, budget_dirs), "related": related_lines(study_dir)}
     written = set()
     untuned = set()
@@ -373,13 +376,12 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
         sections["tuning"] = tuning_section(rows, seed_check, figure)
         untuned = {r.variant for r in rows.itertuples()
                    if r.runs_match is False or (r.status != "finished" and r.run_rates)}  # fmt: skip
-    settings = analysis.declaration["settings"]
     sections["p_analysis"] = {}
     for w in analysis.workloads:
         selection = verdicts.declared_p_selection(analysis.declaration, analysis.per_run, w)
         sections["p_analysis"][w] = p_analysis_lines(
             tuning_results.p_analysis(analysis.per_run, w), w,
-            tuned=verdicts.workload_regime(study, w, settings).rates == TUNED, untuned_variants=untuned,
+            tuned=tuned[w], untuned_variants=untuned,
             # The searches belong to no one workload: with several, their choice is not set beside any.
             search_rows=rows if len(analysis.workloads) == 1 else None,
             chosen=selection.partial if selection is not None else None, seed_check=seed_check,

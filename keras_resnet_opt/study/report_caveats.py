@@ -162,10 +162,7 @@ def _smoothness_caveats(study):
     """How many epochs per run the smoothness measure rests on, under each workload's schedule."""
     counts = {}
     for run in study.ended_runs:
-        epochs = run.history["epoch"].astype(int).tolist() if run.history is not None else []
-        phases = measures.constant_lr_phases(epochs, run.config.get("lr_schedule", "step"),
-                                             run.config.get("lr_boundaries") or ())  # fmt: skip
-        counts.setdefault(run.workload, []).append(sum(max(len(p) - 2, 0) for p in phases))
+        counts.setdefault(run.workload, []).append(measures.residual_epochs(run) if run.history is not None else 0)
     lines = []
     for workload, values in counts.items():
         low, high = min(values), max(values)

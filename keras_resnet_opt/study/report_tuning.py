@@ -117,9 +117,10 @@ def tuning_section(rows, seeds, figure=None):
 
 
 def _tuning_seed_choice(search_rows, chosen, seed_check):
-    """Claim (c)'s choice made again on the tuning seed alone: each interior p's search, its best validation
-    accuracy. The final runs choose p on their own validation error, which goes with their test error; the
-    searches ran on a seed no final run shares, so where they agree the choice does not lean on that link."""
+    """Claim (c)'s choice made again on the tuning seed alone: each interior p's search, its final-epoch
+    validation accuracy at the rate it chose. The final runs choose p on their own validation error, which goes
+    with their test error; the searches ran on a seed no final run shares, so where they agree the choice does
+    not lean on that link."""
     if search_rows is None or not len(search_rows):
         return []
     rows = search_rows[(search_rows["optimizer"] == "padam") & search_rows["partial"].notna()

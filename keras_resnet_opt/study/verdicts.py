@@ -285,12 +285,12 @@ def decide_claim(claim, measures, workload, regime, settings):
             decidable = contrasts.evaluate_family(rest, measures, workload, settings)
             # A claim is a conjunction: one part contradicted here makes it false, whatever the rest would say,
             # once every decidable part has the seeds a decision needs (as rule 3 asks of any verdict).
-            short = any(o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED) for o in decidable)
+            short = any(o.status in contrasts.SHORT_OF_SEEDS for o in decidable)
             contradicted = not short and any(o.status == CONTRADICTED for o in decidable)
             value = CONTRADICTED if contradicted else WRONG_REGIME
             return dataclasses.replace(verdict(value, reasons), decidable=tuple(decidable))
         return verdict(WRONG_REGIME, reasons)
-    short = [o for o in kept if o.status in (contrasts.TOO_FEW_SEEDS, contrasts.BOTH_CENSORED)]
+    short = [o for o in kept if o.status in contrasts.SHORT_OF_SEEDS]
     if short:
         texts = []
         for o in short:
