@@ -517,3 +517,19 @@ def test_a_speed_target_crossed_right_after_a_drop_is_said_to_be_the_drops_doing
            "drop (epoch 6 or 9)" in line
     assert measures.first_epoch_after(5) == 6 and measures.first_epoch_after(7.5) == 9
     assert measures.first_epoch_after(81.84) == 83
+
+
+def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
+    from types import SimpleNamespace
+
+    from keras_resnet_opt.study.report_sections import devices_row
+
+    def run(name, device):
+        return SimpleNamespace(name=name, manifest={"device": device})
+
+    intel, amd = "CPU (Intel Xeon, 2 cores)", "CPU (AMD EPYC, 2 cores)"
+    assert devices_row([run("a", intel), run("b", intel)]) == intel
+    assert devices_row([]) == "unknown"
+    row = devices_row([run("s0", intel)] + [run(f"r{i}", amd) for i in range(4)])
+    assert row.startswith(f"{amd} (4 runs); {intel} (1 run: s0)")
+    assert "finished on" in row

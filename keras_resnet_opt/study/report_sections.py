@@ -60,6 +60,29 @@ def is_cpu(devices):
     return bool(devices) and all("cpu" in d and not re.search(r"gpu|cuda|tpu", d) for d in devices)
 
 
+def devices_row(runs, named_up_to=3):
+    """The Setup table's device row: each device a finished run recorded, with its runs when there are several.
+
+    A manifest records the machine a run finished on. When a study's runs
+    finished on different machines (a campaign that moved between sessions),
+    their float rounding can differ, so the row says which runs ran where:
+    a count per device, and the run names for a device with few of them.
+    """
+    by_device = {}
+    for run in runs:
+        device = run.manifest.get("device")
+        if device:
+            by_device.setdefault(str(device), []).append(run.name)
+    if len(by_device) <= 1:
+        return next(iter(by_device), "unknown")
+    parts = []
+    for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0])):
+        count = f"{len(names)} run{'s' if len(names) != 1 else ''}"
+        listed = f": {', '.join(sorted(names))}" if len(names) <= named_up_to else ""
+        parts.append(f"{device} ({count}{listed})")
+    return "; ".join(parts) + " (each run's manifest records the machine it finished on)"
+
+
 def setup_section(study):
     """"## Setup": what every run shared or differed in, so that a reader can tell what was compared."""
     configs = [r.config for r in study.runs]
@@ -71,7 +94,7 @@ def setup_section(study):
 
     data_blocks = [m.get("data") or {} for m in manifests]
     data = sorted({f"{d.get('source', '?')} (checksum {d.get('checksum', '?')})" for d in data_blocks})
-    devices = sorted({str(m.get("device")) for m in manifests if m.get("device")})
+    devices = devices_row(study.ended_runs)
     versions = {}
     for m in manifests:
         for key, value in sorted((m.get("versions") or {}).items()):
@@ -100,7 +123,7 @@ def setup_section(study):
         ("Learning-rate schedule", "; ".join(schedules) or "n/a"),
         ("Data source", "; ".join(data) or "unknown (no run has finished)"),
         ("Data directory", values("data_dir")),
-        ("Device", "; ".join(devices) or "unknown"),
+        ("Device", devices),
         ("Versions", "; ".join(f"{k} {', '.join(sorted(v))}" for k, v in sorted(versions.items())) or "unknown"),
     ]
     commits = sorted(
