@@ -411,3 +411,13 @@ def test_force_empties_the_run_folder_but_keeps_the_lock_it_holds(tmp_path):
         clear_run_dir(run_dir)  # what --force does, under the lock
         # Deleting the lock file while held would let a second process lock a new one.
         assert os.listdir(run_dir) == [LOCK_FILE] and lock.stat().st_ino == inode
+
+
+def test_a_damaged_sessions_record_is_set_aside_not_fatal(tmp_path):
+    from keras_resnet_opt.training.run_folder import read_sessions, record_session
+
+    (tmp_path / "sessions.json").write_text('{"not": "a list"')
+    with pytest.warns(UserWarning, match="set aside"):
+        assert record_session(tmp_path, {"from_epoch": 4}) == [{"from_epoch": 4}]
+    assert (tmp_path / "sessions.json.damaged").read_text() == '{"not": "a list"'
+    assert read_sessions(tmp_path) == [{"from_epoch": 4}]

@@ -63,6 +63,11 @@ def test_a_plugin_from_the_users_module_trains_and_resumes(tmp_path, capsys, mon
     assert out.splitlines()[0] == f"Resuming {run_dir} from epoch 1 of 2"
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["resumed_from_epoch"] == 1 and manifest["initial_learning_rate"] == 0.005
+    # Each process that trained the run left its leg: where it started and on what.
+    legs = manifest["sessions"]
+    assert [leg["from_epoch"] for leg in legs] == [0, 1]
+    assert all(leg["device"].startswith("CPU") and leg["started"].endswith("+00:00") for leg in legs)
+    assert legs == json.loads((run_dir / "sessions.json").read_text())
     assert manifest["optimizer_config"]["class"] == "SignDescent"
 
 

@@ -532,4 +532,9 @@ def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
     assert devices_row([]) == "unknown"
     row = devices_row([run("s0", intel)] + [run(f"r{i}", amd) for i in range(4)])
     assert row.startswith(f"{amd} (4 runs); {intel} (1 run: s0)")
-    assert "finished on" in row
+    assert "finished on" in row and "more than one machine" not in row
+    moved = run("m", amd)
+    moved.manifest["sessions"] = [{"from_epoch": 0, "device": intel}, {"from_epoch": 29, "device": amd}]
+    assert devices_row([moved, run("b", amd)]) == (
+        f"{amd} (2 runs: b, m); trained on more than one machine (1 run: m; their manifests' `sessions` say which "
+        "epochs) (each run's manifest records the machine it finished on)")

@@ -63,23 +63,32 @@ def is_cpu(devices):
 def devices_row(runs, named_up_to=3):
     """The Setup table's device row: each device a finished run recorded, with its runs when there are several.
 
-    A manifest records the machine a run finished on. When a study's runs
-    finished on different machines (a campaign that moved between sessions),
-    their float rounding can differ, so the row says which runs ran where:
-    a count per device, and the run names for a device with few of them.
+    A manifest's ``device`` is the machine a run finished on; its
+    ``sessions`` (newer runs) name every machine that trained a part of it.
+    When a study's runs ran on different machines (a campaign that moved
+    between sessions), their float rounding can differ, so the row says which
+    runs ran where: a count per device, the run names for a device with few
+    of them, and the runs that moved between machines part-way.
     """
-    by_device = {}
+    by_device, moved = {}, []
     for run in runs:
         device = run.manifest.get("device")
         if device:
             by_device.setdefault(str(device), []).append(run.name)
-    if len(by_device) <= 1:
-        return next(iter(by_device), "unknown")
-    parts = []
-    for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0])):
+        legs = {str(leg.get("device")) for leg in run.manifest.get("sessions") or [] if leg.get("device")}
+        if len(legs | ({str(device)} if device else set())) > 1:
+            moved.append(run.name)
+
+    def named(names):
         count = f"{len(names)} run{'s' if len(names) != 1 else ''}"
-        listed = f": {', '.join(sorted(names))}" if len(names) <= named_up_to else ""
-        parts.append(f"{device} ({count}{listed})")
+        return count + (f": {', '.join(sorted(names))}" if len(names) <= named_up_to else "")
+
+    if len(by_device) <= 1 and not moved:
+        return next(iter(by_device), "unknown")
+    parts = [f"{device} ({named(names)})"
+             for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0]))]
+    if moved:
+        parts.append(f"trained on more than one machine ({named(moved)}; their manifests' `sessions` say which epochs)")
     return "; ".join(parts) + " (each run's manifest records the machine it finished on)"
 
 

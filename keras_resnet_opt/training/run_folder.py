@@ -15,6 +15,9 @@ the anchor report and the grid read them)::
         test_labels.npy       the true labels, in the same order (uint8 each), so
                               paired tests over test images (McNemar) need no data
         tensorboard/          TensorBoard logs
+        sessions.json         one entry per process that trained the run (its
+                              start, first epoch, device, threads, commit), so
+                              a run resumed on another machine says so
         manifest.json         written last: status (`STATUS_FINISHED` or
                               `STATUS_DIVERGED`), final metrics, versions, device,
                               data source and checksum, peak memory
@@ -36,6 +39,7 @@ Three rules keep what is already written:
 
 import json
 import math
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -52,6 +56,7 @@ TEST_PREDICTIONS = "test_predictions.npy"
 TEST_LABELS = "test_labels.npy"
 TENSORBOARD_DIR = "tensorboard"
 MANIFEST = "manifest.json"
+SESSIONS = "sessions.json"
 LOCK_FILE = ".run.lock"
 
 # The manifest's "status": how the run ended.
@@ -115,6 +120,38 @@ def _finite_or_none(value):
     if math.isnan(value) or math.isinf(value):
         return str(value)
     return value
+
+
+def read_sessions(run_dir):
+    """The processes that trained ``run_dir`` so far (`record_session`), oldest first; [] when none."""
+    path = Path(run_dir) / SESSIONS
+    if not path.is_file():
+        return []
+    try:
+        sessions = json.loads(path.read_text())
+    except ValueError:
+        sessions = None
+    if not isinstance(sessions, list):
+        # A record of where the run ran, not of what it learned: a damaged one
+        # is set aside (kept for a reader) and the record starts again.
+        damaged = path.with_name(path.name + ".damaged")
+        os.replace(path, damaged)
+        warnings.warn(f"{str(path)!r} was not a list of sessions; set aside as {damaged.name!r}", stacklevel=2)
+        return []
+    return sessions
+
+
+def record_session(run_dir, session):
+    """Append one process's entry (a dict) to ``sessions.json``, atomically; returns the list written.
+
+    A run that is interrupted and resumed may finish on another machine than
+    the one it started on; the manifest's ``device`` names only the last one,
+    so this keeps every leg: which epoch each process started from and what
+    it ran on.
+    """
+    sessions = [*read_sessions(run_dir), dict(session)]
+    write_json(Path(run_dir) / SESSIONS, sessions)
+    return sessions
 
 
 def read_manifest(run_dir):

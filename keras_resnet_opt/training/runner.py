@@ -12,6 +12,7 @@ reported; one holding another run is refused.
 """
 
 import dataclasses
+import datetime
 import shutil
 import time
 import warnings
@@ -49,6 +50,8 @@ from keras_resnet_opt.training.run_folder import (
     clear_run_dir,
     read_history,
     read_manifest,
+    read_sessions,
+    record_session,
     write_history,
     write_test_predictions,
 )
@@ -146,6 +149,13 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
     rows = [r for r in recorded if r["epoch"] <= start_epoch]
     if len(rows) < len(recorded):
         write_history(run_dir, rows)  # the history now agrees with the checkpoint the run goes on from
+    record_session(run_dir, {
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "from_epoch": start_epoch,
+        "device": environment.device_description(),
+        "threads": environment.threads_used(),
+        "commit": environment.code_version().get("commit"),
+    })
     if start_epoch:
         log(f"Resuming {run_dir} from epoch {start_epoch} of {config.epochs}")
     else:
@@ -216,6 +226,7 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
             "packages": environment.installed_packages(),
             "wall_time_s": time.time() - started,
             "resumed_from_epoch": start_epoch,
+            "sessions": read_sessions(run_dir),
             "export_dir": str(export_dir) if diverged is None else None,
             "command": command,
         }
