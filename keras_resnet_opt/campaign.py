@@ -61,9 +61,9 @@ POLL_S = 5.0
 # What `collect` leaves behind: heavy files any run can regenerate (final
 # .keras models, TensorBoard logs, Keras Tuner's per-trial weights, a tuning
 # trial's resume point) and the per-epoch checkpoints of unfinished runs,
-# except for jobs marked ``keep_checkpoints`` in the plan (the He et al. runs
-# take about ten hours, so their resume points travel with the repository to
-# whichever machine continues them).
+# except for jobs marked ``keep_checkpoints`` in the plan (runs that take
+# hours, so their resume points travel with the repository to whichever
+# machine continues them, until they finish).
 SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
 # The scripts whose output folder a job's arguments name: the run folder is
@@ -83,8 +83,9 @@ class Job:
         threads: pass ``--threads`` to it (every training script takes it).
         collect: folders it writes besides the one its arguments name (the
             He run's SavedModel export), relative to the checkout.
-        keep_checkpoints: `collect` copies its per-epoch checkpoints too, so
-            that it can resume on another machine (hours-long runs only).
+        keep_checkpoints: `collect` copies its newest per-epoch checkpoint
+            too, so that it can resume on another machine (hours-long runs
+            only), and removes it from the repository once the run finishes.
     """
 
     name: str
@@ -363,6 +364,11 @@ def progress(plan_path, campaign_dir, code_dir):
     return rows
 
 
+def _finished_runs_checkpoint(path):
+    """True for a per-epoch checkpoint of a run that has finished: nothing resumes from it."""
+    return path.parent.name == run_folder.CHECKPOINT_DIR and (path.parent.parent / run_folder.MANIFEST).is_file()
+
+
 def _skipped(relative, job):
     """True for a file of `job`'s outputs that `collect` leaves behind (`relative` to the checkout)."""
     parts = relative.parts
@@ -398,7 +404,7 @@ def collect(code_dir, repo_dir, jobs, out=print):
                 continue
             for path in sorted(p for p in source.rglob("*") if p.is_file()):
                 relative = path.relative_to(code_dir)
-                if _skipped(relative, job):
+                if _skipped(relative, job) or _finished_runs_checkpoint(path):
                     continue
                 target = repo_dir / relative
                 if target.is_file() and target.read_bytes() == path.read_bytes():
@@ -409,13 +415,22 @@ def collect(code_dir, repo_dir, jobs, out=print):
                 os.replace(tmp, target)
                 written.append(target)
             # A kept checkpoint folder mirrors the clone's: older epochs the run has
-            # since pruned go, so the repository holds one resume point, not all of them.
+            # since pruned go, so the repository holds one resume point, not all of
+            # them; once the run has finished it needs none, and the folder goes.
             if not job.keep_checkpoints:
                 continue
-            for checkpoints in sorted(source.rglob(run_folder.CHECKPOINT_DIR)):
-                for stale in sorted((repo_dir / checkpoints.relative_to(code_dir)).glob("*")):
-                    if stale.is_file() and not (checkpoints / stale.name).exists():
+            for kept in sorted((repo_dir / top).rglob(run_folder.CHECKPOINT_DIR)):
+                checkpoints = code_dir / kept.relative_to(repo_dir)
+                for stale in sorted(kept.glob("*")):
+                    if not stale.is_file():
+                        continue
+                    if (checkpoints.parent / run_folder.MANIFEST).is_file():
+                        stale.unlink()
+                        out(f"removed {stale} (the run has finished)")
+                    elif not (checkpoints / stale.name).exists():
                         stale.unlink()
                         out(f"removed {stale} (the run has moved past it)")
+                if not any(kept.iterdir()):
+                    kept.rmdir()
     out(f"collected {len(written)} changed file(s) into {repo_dir}")
     return written

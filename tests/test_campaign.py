@@ -147,7 +147,6 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
         "results/he2016/jpeg-cost/runs/j-s0/history.csv": True,
         "results/he2016/jpeg-cost/runs/j-s0/checkpoints/epoch-0003.keras": False,  # a 10-epoch run beside it
         "results/he2016/jpeg-cost/runs-164ep/j/checkpoints/epoch-0007.keras": True,  # the He run's twin: travels
-        "results/he2016/jpeg-cost/runs-164ep/j/manifest.json": True,
         "results/he2016/jpeg-cost/runs-164ep/j/history.csv": True,
         "results/he2016/runs/he/.history.tmp.json": False,  # an atomic write in flight
         "saved_models/he2016-resnet20-sgdm-s0/saved_model.pb": True,
@@ -188,6 +187,16 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     old.rename(old.with_name("epoch-0043.keras"))
     collect(code, repo, jobs, out=lambda _: None)
     assert [p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()] == ["epoch-0043.keras"]
+    # The twin finishes: the trainer writes its manifest and drops its checkpoints, and so does the repository.
+    twin = code / "results/he2016/jpeg-cost/runs-164ep/j"
+    (twin / "manifest.json").write_text("{}")
+    collect(code, repo, jobs, out=lambda _: None)
+    assert (repo / "results/he2016/jpeg-cost/runs-164ep/j/manifest.json").is_file()
+    assert not (repo / "results/he2016/jpeg-cost/runs-164ep/j/checkpoints").exists()
+    # A finished run's checkpoint still in the clone (a copy put back on a new machine) is not collected either.
+    (code / "results/he2016/runs/he/manifest.json").write_text("{}")
+    collect(code, repo, jobs, out=lambda _: None)
+    assert not (repo / "results/he2016/runs/he/checkpoints").exists()
 
 
 def test_collect_paths_must_lie_inside_the_checkout(tmp_path):
@@ -205,7 +214,9 @@ def test_the_committed_plan_is_what_make_plan_writes_and_names_every_output_once
     outputs = [out for job in jobs for out in job.outputs()]
     assert len(outputs) == len(set(outputs)) and all(job.outputs() for job in jobs)
     kept = {job.name for job in jobs if job.keep_checkpoints}
-    assert kept == {"he2016-resnet20-sgdm-s0", "he2016-jpeg-cost-resnet20-sgdm-s0"}
+    # The hours-long runs: the He run, its twin, and the 30-epoch arm.
+    assert kept == {"he2016-resnet20-sgdm-s0", "he2016-jpeg-cost-resnet20-sgdm-s0"} | {
+        job.name for job in jobs if job.name.startswith("cpu-budget-30-")}
 
 
 PROBE = """

@@ -116,15 +116,21 @@ def plan():
     # 30-epoch arm so that its ~10 hours run beside other jobs instead of alone at the end of the queue.
     jobs.append({**train(HE_JPEG_RUN, "he2016", "sgdm", 0, HE_JPEG_RUNS, "--model", "resnet20", data=JPEG_COPY),
                  "keep_checkpoints": True})  # fmt: skip
+    # The 30-epoch runs' checkpoints travel too (since 2026-12-06, thirteenth session): on that session's
+    # machine (AMD EPYC, Zen 3, AVX2) a training step took about 1.07 s as one of two jobs, 2.5 times the
+    # Intel Xeon's, so one of these runs (about 3.3 hours) outlasts a working session and would otherwise
+    # start over from epoch 1 on every new machine.
+    thirty = []
     for seed in SEEDS:
         for optimizer in THIRTY_EPOCH_OPTIMIZERS:
-            jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
-                              "results/cpu-budget-30/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
+            thirty.append(train(f"cpu-budget-30-resnet20-{optimizer}-s{seed}", "cpu-budget-30", optimizer, seed,
+                                "results/cpu-budget-30/runs", *hparams(optimizer), after=[f"tune-{optimizer}"]))
     for optimizer in RATE_CHECK:
         rate = tuned_rate(optimizer)
         for label, factor in (("x3", 3.0), ("d3", 1.0 / 3.0)):
-            jobs.append(train(f"cpu-budget-30-resnet20-{optimizer}-lr{label}-s0", "cpu-budget-30", optimizer, 0,
-                              "results/cpu-budget-30/rate-check/runs", "--lr", f"{rate * factor:.6g}"))
+            thirty.append(train(f"cpu-budget-30-resnet20-{optimizer}-lr{label}-s0", "cpu-budget-30", optimizer, 0,
+                                "results/cpu-budget-30/rate-check/runs", "--lr", f"{rate * factor:.6g}"))
+    jobs += [{**job, "keep_checkpoints": True} for job in thirty]
     return {"jobs": jobs}
 
 
