@@ -30,7 +30,7 @@ A plan is JSON: ``{"jobs": [{"name": "tune-sgdm", "argv": ["tuning/search.py",
 path relative to ``code_dir``. A job may also name ``collect`` (folders it
 writes besides its run folder or search project) and set
 ``keep_checkpoints``; see `Job`. The plan is the one list of what the
-campaign writes: `collect` reads it to know what to copy back.
+campaign writes: `collect` (campaign_collect.py) reads it to know what to copy back.
 
 Pause for a benchmark window with ``kill -STOP -- -<pgid>`` and continue with
 ``kill -CONT -- -<pgid>`` (the driver and its jobs share a process group when
@@ -41,7 +41,6 @@ import dataclasses
 import datetime
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -49,23 +48,13 @@ import time
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_json
-from keras_resnet_opt.model_card import CARD
 from keras_resnet_opt.training import run_folder
-from keras_resnet_opt.tuning.options import RESUME_DIR
 
 STATE = "state.json"
 LOGS = "logs"
 DONE = "done"
 FAILED = "failed"
 POLL_S = 5.0
-# What `collect` leaves behind: heavy files any run can regenerate (final
-# .keras models, TensorBoard logs, Keras Tuner's per-trial weights, a tuning
-# trial's resume point) and the per-epoch checkpoints of unfinished runs,
-# except for jobs marked ``keep_checkpoints`` in the plan (runs that take
-# hours, so their resume points travel with the repository to whichever
-# machine continues them, until they finish).
-SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Keras Tuner's per-trial weights
-SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
 # The scripts whose output folder a job's arguments name: the run folder is
 # --output-dir/--run-name, the search's project --directory.
 TRAIN_SCRIPT = "scripts/train.py"
@@ -362,75 +351,3 @@ def progress(plan_path, campaign_dir, code_dir):
             text += f"; {record['error']}"
         rows.append((job.name, record.get("status") or ("started" if started else "waiting"), text))
     return rows
-
-
-def _finished_runs_checkpoint(path):
-    """True for a per-epoch checkpoint of a run that has finished: nothing resumes from it."""
-    return path.parent.name == run_folder.CHECKPOINT_DIR and (path.parent.parent / run_folder.MANIFEST).is_file()
-
-
-def _skipped(relative, job):
-    """True for a file of `job`'s outputs that `collect` leaves behind (`relative` to the checkout)."""
-    parts = relative.parts
-    if parts[-1] in SKIP_FILES or parts[-1].startswith("."):  # dot files: atomic writes in flight
-        return True
-    # A model card lies in the export's folder but is written in the repository (model_card.py), not by a job.
-    if parts[-1] == CARD and relative.parent in {Path(c) for c in job.collect}:
-        return True
-    for folder in parts[:-1]:
-        if folder == run_folder.CHECKPOINT_DIR and job.keep_checkpoints:
-            continue
-        if folder in SKIP_DIRS:
-            return True
-    return False
-
-
-def collect(code_dir, repo_dir, jobs, out=print):
-    """Copy what the campaign's `jobs` wrote in ``code_dir`` into the repository at ``repo_dir``.
-
-    Each job's outputs (`Job.outputs`: run folders, finished or not: config,
-    history, manifest, test predictions; tuning projects: Keras Tuner's
-    trial.json and oracle.json, each trial's history.csv; the He et al. run's
-    SavedModel), without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
-    Files are copied only when new or changed, atomically. Returns the
-    repository paths written.
-    """
-    code_dir, repo_dir = Path(code_dir), Path(repo_dir)
-    written = []
-    for job in jobs:
-        for top in job.outputs():
-            source = code_dir / top
-            if not source.exists():
-                continue
-            for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                relative = path.relative_to(code_dir)
-                if _skipped(relative, job) or _finished_runs_checkpoint(path):
-                    continue
-                target = repo_dir / relative
-                if target.is_file() and target.read_bytes() == path.read_bytes():
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.collect")
-                shutil.copy2(path, tmp)
-                os.replace(tmp, target)
-                written.append(target)
-            # A kept checkpoint folder mirrors the clone's: older epochs the run has
-            # since pruned go, so the repository holds one resume point, not all of
-            # them; once the run has finished it needs none, and the folder goes.
-            if not job.keep_checkpoints:
-                continue
-            for kept in sorted((repo_dir / top).rglob(run_folder.CHECKPOINT_DIR)):
-                checkpoints = code_dir / kept.relative_to(repo_dir)
-                for stale in sorted(kept.glob("*")):
-                    if not stale.is_file():
-                        continue
-                    if (checkpoints.parent / run_folder.MANIFEST).is_file():
-                        stale.unlink()
-                        out(f"removed {stale} (the run has finished)")
-                    elif not (checkpoints / stale.name).exists():
-                        stale.unlink()
-                        out(f"removed {stale} (the run has moved past it)")
-                if not any(kept.iterdir()):
-                    kept.rmdir()
-    out(f"collected {len(written)} changed file(s) into {repo_dir}")
-    return written

@@ -130,7 +130,7 @@ def test_jobs_added_to_the_plan_while_it_runs_are_picked_up(tmp_path, checkout, 
 
 
 def test_collect_copies_results_without_heavy_files(tmp_path):
-    from keras_resnet_opt.campaign import collect
+    from keras_resnet_opt.campaign_collect import collect
 
     code, repo = tmp_path / "code", tmp_path / "repo"
     files = {
@@ -367,3 +367,48 @@ def test_failure_reason_is_the_logs_last_line_cut_to_width(tmp_path):
     assert failure_reason(tmp_path / "missing.log") == ""
     (tmp_path / "empty.log").write_text("\n")
     assert failure_reason(tmp_path / "empty.log") == ""
+
+
+@pytest.mark.parametrize("moves_during", ["history.json", "epoch-0008.keras"])
+def test_a_run_writing_its_next_epoch_during_a_collect_leaves_a_resume_point(tmp_path, monkeypatch, moves_during):
+    """The trainer writes epoch N's checkpoint, then its history, then prunes N-1; a collect may list the
+    clone's files before that and copy them after. Whatever it copies, the repository keeps a checkpoint."""
+    import shutil
+
+    from keras_resnet_opt import campaign_collect
+    from keras_resnet_opt.campaign_collect import collect
+
+    code, repo = tmp_path / "code", tmp_path / "repo"
+    run = code / "results/he2016/runs/he"
+    (run / "checkpoints").mkdir(parents=True)
+
+    def epoch(n):  # what the trainer does at the end of epoch n
+        (run / "checkpoints" / f"epoch-{n:04d}.keras").write_text(str(n))
+        (run / "history.json").write_text(str(n))
+        for old in (run / "checkpoints").glob("*.keras"):
+            if old.name != f"epoch-{n:04d}.keras":
+                old.unlink()
+
+    jobs = load_plan(_plan(tmp_path, [{"name": "he", "keep_checkpoints": True,
+                                       "argv": ["scripts/train.py", "--output-dir", "results/he2016/runs",
+                                                "--run-name", "he"]}]))  # fmt: skip
+    epoch(7)
+    collect(code, repo, jobs, out=lambda _: None)
+    epoch(8)
+    real_copy = shutil.copy2
+    moved = []
+
+    def copy2(src, dst, **kwargs):
+        if Path(src).name == moves_during and not moved:
+            moved.append(epoch(9))  # after the listing, before this file is copied
+        return real_copy(src, dst, **kwargs)
+
+    monkeypatch.setattr(campaign_collect.shutil, "copy2", copy2)
+    collect(code, repo, jobs, out=lambda _: None)
+    kept = sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir())
+    history = int((repo / "results/he2016/runs/he/history.json").read_text())
+    assert kept, "no resume point left in the repository"
+    assert int(kept[-1][6:10]) <= history  # the history vouches for the newest checkpoint kept
+    monkeypatch.setattr(campaign_collect.shutil, "copy2", real_copy)
+    collect(code, repo, jobs, out=lambda _: None)  # the next collect catches up
+    assert sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()) == ["epoch-0009.keras"]

@@ -28,7 +28,7 @@ LAYERS = (
     {"training"},
     {"study", "anchor", "jpeg_sensitivity", "model_card"},
     {"tuning", "experiments"},
-    {"campaign"},  # runs training and tuning jobs, and knows their folders' layouts
+    {"campaign", "campaign_collect"},  # runs training and tuning jobs; copies back what they wrote
     {"campaign_time"},  # how long a campaign has left, from its plan and its runs' paces
     {"cli"},
 )

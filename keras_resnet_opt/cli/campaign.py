@@ -33,7 +33,7 @@ def build_parser():
         "--collect-into", metavar="REPO",
         help="run nothing: copy what the plan's jobs wrote under --code-dir (their run folders and search projects, "
         "and what a job's `collect` names) into the repository REPO, without heavy files "
-        "(keras_resnet_opt.campaign.collect), and exit "
+        "(keras_resnet_opt.campaign_collect.collect), and exit "
         "(default: run the plan)",
     )
     p.add_argument(
@@ -62,7 +62,8 @@ def time_left_sentence(left, workers):
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    from keras_resnet_opt.campaign import DONE, collect, load_plan, progress, run_campaign
+    from keras_resnet_opt.campaign import DONE, load_plan, progress, run_campaign
+    from keras_resnet_opt.campaign_collect import collect
     from keras_resnet_opt.campaign_time import time_left
 
     if args.collect_into:
