@@ -9,6 +9,7 @@ job writes (`campaign.Job.outputs`), so nothing else of the clone's (its older
 copies of reports and declarations) comes back.
 """
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -27,11 +28,6 @@ SKIP_FILES = (run_folder.FINAL_MODEL, "checkpoint.weights.h5")  # the second: Ke
 SKIP_DIRS = (run_folder.TENSORBOARD_DIR, RESUME_DIR, run_folder.CHECKPOINT_DIR)
 
 
-def _finished_runs_checkpoint(path, listed):
-    """True for a per-epoch checkpoint of a run whose manifest is `listed`: a finished run, nothing resumes from it."""
-    return path.parent.name == run_folder.CHECKPOINT_DIR and path.parent.parent / run_folder.MANIFEST in listed
-
-
 def _skipped(relative, job):
     """True for a file of `job`'s outputs that `collect` leaves behind (`relative` to the checkout)."""
     parts = relative.parts
@@ -48,15 +44,102 @@ def _skipped(relative, job):
     return False
 
 
+def _read_histories(snapshot):
+    """``{run folder: {file name: bytes}}``: each listed run's history files, read once, right after the listing.
+
+    The history copied is the one read here, so the checkpoints copied beside
+    it can be held to the epochs it records (`_copyable_checkpoint`).
+    """
+    histories = {}
+    for path in snapshot:
+        if path.name in (run_folder.HISTORY_JSON, run_folder.HISTORY_CSV):
+            try:
+                histories.setdefault(path.parent, {})[path.name] = path.read_bytes()
+            except FileNotFoundError:
+                continue
+    return histories
+
+
+def _recorded_epoch(history):
+    """The last epoch a history.json's bytes record; 0 when it records none or cannot be read."""
+    try:
+        rows = json.loads(history.get(run_folder.HISTORY_JSON, b"[]"))
+        return int(rows[-1]["epoch"]) if rows else 0
+    except (ValueError, KeyError, TypeError, IndexError):
+        return 0
+
+
+def _copyable_checkpoint(path, listed, histories):
+    """Whether a listed checkpoint of a kept run may be copied: a per-epoch checkpoint
+    (no set-aside ``.damaged`` file), of an unfinished run, of an epoch the copied
+    history records. A checkpoint ahead of its history would resume past a row the
+    history never got (the campaign commit's trainer resumes from its newest
+    checkpoint, whatever the history says)."""
+    run = path.parent.parent
+    epoch = run_folder.checkpoint_epoch(path.name)
+    if epoch is None or run / run_folder.MANIFEST in listed:
+        return False
+    return epoch <= _recorded_epoch(histories.get(run, {}))
+
+
+def _copy(path, target, data=None):
+    """Copy ``path`` (or write ``data``) to ``target`` atomically when it differs; True when written."""
+    if data is None:
+        data = path.read_bytes()
+    if target.is_file() and target.read_bytes() == data:
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.collect")
+    try:
+        tmp.write_bytes(data)
+        shutil.copystat(path, tmp)
+    except FileNotFoundError:  # gone since it was read: the bytes are written all the same
+        pass
+    os.replace(tmp, target)
+    return True
+
+
+def _mirror_checkpoints(kept, checkpoints, listed, present, out):
+    """Make the repository's checkpoint folder ``kept`` follow the clone's ``checkpoints`` as listed.
+
+    A finished run needs no resume point: the folder goes. Otherwise epochs
+    the clone has pruned go only once a newer copied one (``present``: names
+    this collect copied or found identical) stands in the repository, so it
+    holds the clone's checkpoints up to the newest its history records (one
+    with the campaign commit's trainer, two with newer code), and never none.
+    """
+    files = sorted(p for p in kept.glob("*") if p.is_file())
+    if checkpoints.parent / run_folder.MANIFEST in listed:
+        for stale in files:
+            stale.unlink()
+            out(f"removed {stale} (the run has finished)")
+    elif present:
+        newest = max(run_folder.checkpoint_epoch(name) for name in present)
+        for stale in files:
+            epoch = run_folder.checkpoint_epoch(stale.name)
+            if stale.name not in present and (epoch is None or epoch < newest):
+                stale.unlink()
+                out(f"removed {stale} (the run has moved past it)")
+    if not any(kept.iterdir()):
+        kept.rmdir()
+
+
 def collect(code_dir, repo_dir, jobs, out=print):
     """Copy what the campaign's `jobs` wrote in ``code_dir`` into the repository at ``repo_dir``.
 
     Each job's outputs (`Job.outputs`: run folders, finished or not: config,
     history, manifest, test predictions; tuning projects: Keras Tuner's
     trial.json and oracle.json, each trial's history.csv; the He et al. run's
-    SavedModel), without the heavy files in `SKIP_FILES`/`SKIP_DIRS`.
-    Files are copied only when new or changed, atomically. Returns the
+    SavedModel), without the heavy files in `SKIP_FILES`/`SKIP_DIRS`, and for
+    a job marked ``keep_checkpoints`` its newest per-epoch checkpoint while it
+    runs. Files are copied only when new or changed, atomically. Returns the
     repository paths written.
+
+    The runs keep training while this copies. One listing of the clone's
+    files, and each run's history read once right after it, serve the whole
+    copy, so that whatever the trainer does meanwhile (write epoch N's
+    checkpoint, then its history, then prune older checkpoints) the repository
+    ends with a history and a checkpoint of an epoch that history records.
     """
     code_dir, repo_dir = Path(code_dir), Path(repo_dir)
     written = []
@@ -65,47 +148,29 @@ def collect(code_dir, repo_dir, jobs, out=print):
             source = code_dir / top
             if not source.exists():
                 continue
-            # One listing of the clone's files serves both the copy and the mirror below, so
-            # that a run writing its next epoch meanwhile cannot leave the repository with a
-            # history and no checkpoint that history vouches for (the trainer writes epoch
-            # N's checkpoint, then its history, then prunes N-1).
             snapshot = sorted(p for p in source.rglob("*") if p.is_file())
             listed = set(snapshot)
+            histories = _read_histories(snapshot) if job.keep_checkpoints else {}
+            present = {}  # clone checkpoint folder -> names copied or already identical in the repository
             for path in snapshot:
                 relative = path.relative_to(code_dir)
-                if _skipped(relative, job) or _finished_runs_checkpoint(path, listed):
+                if _skipped(relative, job):
                     continue
-                target = repo_dir / relative
+                is_checkpoint = path.parent.name == run_folder.CHECKPOINT_DIR
+                if is_checkpoint and not _copyable_checkpoint(path, listed, histories):
+                    continue
                 try:
-                    if target.is_file() and target.read_bytes() == path.read_bytes():
-                        continue
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = target.with_name(f".{target.name}.collect")
-                    shutil.copy2(path, tmp)
+                    changed = _copy(path, repo_dir / relative, histories.get(path.parent, {}).get(path.name))
                 except FileNotFoundError:  # pruned since the listing (an older checkpoint): nothing to copy
                     continue
-                os.replace(tmp, target)
-                written.append(target)
-            # A kept checkpoint folder mirrors the clone's as listed: older epochs the run had
-            # pruned go once a listed one is in the repository, so it holds one resume point,
-            # not all of them, and never none; once the run has finished it needs none.
-            if not job.keep_checkpoints:
-                continue
-            for kept in sorted((repo_dir / top).rglob(run_folder.CHECKPOINT_DIR)):
-                checkpoints = code_dir / kept.relative_to(repo_dir)
-                finished = checkpoints.parent / run_folder.MANIFEST in listed
-                files = sorted(p for p in kept.glob("*") if p.is_file())
-                if not finished and not any(checkpoints / p.name in listed for p in files):
-                    continue  # the newest vanished before it could be copied: keep the older one
-                for stale in files:
-                    if finished:
-                        stale.unlink()
-                        out(f"removed {stale} (the run has finished)")
-                    elif checkpoints / stale.name not in listed:
-                        stale.unlink()
-                        out(f"removed {stale} (the run has moved past it)")
-                if not any(kept.iterdir()):
-                    kept.rmdir()
+                if changed:
+                    written.append(repo_dir / relative)
+                if is_checkpoint:
+                    present.setdefault(path.parent, set()).add(path.name)
+            if job.keep_checkpoints:
+                for kept in sorted((repo_dir / top).rglob(run_folder.CHECKPOINT_DIR)):
+                    checkpoints = code_dir / kept.relative_to(repo_dir)
+                    _mirror_checkpoints(kept, checkpoints, listed, present.get(checkpoints, set()), out)
     out(f"collected {len(written)} changed file(s) into {repo_dir}")
     return written
 

@@ -147,7 +147,10 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
         "results/he2016/jpeg-cost/runs/j-s0/history.csv": True,
         "results/he2016/jpeg-cost/runs/j-s0/checkpoints/epoch-0003.keras": False,  # a 10-epoch run beside it
         "results/he2016/jpeg-cost/runs-164ep/j/checkpoints/epoch-0007.keras": True,  # the He run's twin: travels
-        "results/he2016/jpeg-cost/runs-164ep/j/history.csv": True,
+        "results/he2016/jpeg-cost/runs-164ep/j/history.json": True,
+        "results/he2016/jpeg-cost/runs-164ep/j/checkpoints/epoch-0008.keras": False,  # ahead of its history
+        "results/he2016/jpeg-cost/runs-164ep/j/checkpoints/epoch-0006.keras.damaged": False,  # set aside on resume
+        "results/he2016/runs/he/history.json": True,
         "results/he2016/runs/he/.history.tmp.json": False,  # an atomic write in flight
         "saved_models/he2016-resnet20-sgdm-s0/saved_model.pb": True,
         "saved_models/other/saved_model.pb": False,
@@ -164,6 +167,9 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     for name in files:
         (code / name).parent.mkdir(parents=True, exist_ok=True)
         (code / name).write_text(name)
+    he, twin = code / "results/he2016/runs/he", code / "results/he2016/jpeg-cost/runs-164ep/j"
+    (he / "history.json").write_text(json.dumps([{"epoch": 42}]))
+    (twin / "history.json").write_text(json.dumps([{"epoch": 6}, {"epoch": 7}]))
 
     def run(output_dir, name):
         job = f"{output_dir.split('/')[1]}-{name}"  # job names are unique; run names only within their folder
@@ -183,14 +189,15 @@ def test_collect_copies_results_without_heavy_files(tmp_path):
     assert sorted(p.relative_to(repo).as_posix() for p in written) == sorted(n for n, keep in files.items() if keep)
     assert collect(code, repo, jobs, out=lambda _: None) == []  # nothing changed: nothing rewritten
     # The He run moves on: its new checkpoint arrives, the pruned one leaves the repository too.
-    old = code / "results/he2016/runs/he/checkpoints/epoch-0042.keras"
+    old = he / "checkpoints/epoch-0042.keras"
     old.rename(old.with_name("epoch-0043.keras"))
+    (he / "history.json").write_text(json.dumps([{"epoch": 42}, {"epoch": 43}]))
     collect(code, repo, jobs, out=lambda _: None)
     assert [p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()] == ["epoch-0043.keras"]
     # The twin finishes: the trainer writes its manifest and drops its checkpoints, and so does the repository.
-    twin = code / "results/he2016/jpeg-cost/runs-164ep/j"
     (twin / "manifest.json").write_text("{}")
-    collect(code, repo, jobs, out=lambda _: None)
+    written = collect(code, repo, jobs, out=lambda _: None)
+    assert [p.name for p in written] == ["manifest.json"]
     assert (repo / "results/he2016/jpeg-cost/runs-164ep/j/manifest.json").is_file()
     assert not (repo / "results/he2016/jpeg-cost/runs-164ep/j/checkpoints").exists()
     # A finished run's checkpoint still in the clone (a copy put back on a new machine) is not collected either.
@@ -369,12 +376,15 @@ def test_failure_reason_is_the_logs_last_line_cut_to_width(tmp_path):
     assert failure_reason(tmp_path / "empty.log") == ""
 
 
-@pytest.mark.parametrize("moves_during", ["history.json", "epoch-0008.keras"])
-def test_a_run_writing_its_next_epoch_during_a_collect_leaves_a_resume_point(tmp_path, monkeypatch, moves_during):
-    """The trainer writes epoch N's checkpoint, then its history, then prunes N-1; a collect may list the
-    clone's files before that and copy them after. Whatever it copies, the repository keeps a checkpoint."""
-    import shutil
-
+@pytest.mark.parametrize("moves", ["after the listing", "before the checkpoint's copy", "before the history's copy",
+                                   "while the checkpoint is written"])
+@pytest.mark.parametrize("epochs_moved", [1, 2])
+def test_a_run_writing_its_next_epochs_during_a_collect_leaves_a_resume_point(tmp_path, monkeypatch, moves,
+                                                                              epochs_moved):
+    """The campaign commit's trainer keeps one checkpoint: at the end of epoch N it writes N's checkpoint, then
+    the history, then prunes N-1, and on resume it starts from its newest checkpoint whatever the history says.
+    A collect may list the clone's files before the trainer moves on and copy them after. Whatever it copies,
+    the repository keeps a checkpoint, and none ahead of the history it holds (that would skip a history row)."""
     from keras_resnet_opt import campaign_collect
     from keras_resnet_opt.campaign_collect import collect
 
@@ -382,11 +392,12 @@ def test_a_run_writing_its_next_epoch_during_a_collect_leaves_a_resume_point(tmp
     run = code / "results/he2016/runs/he"
     (run / "checkpoints").mkdir(parents=True)
 
-    def epoch(n):  # what the trainer does at the end of epoch n
+    def epoch(n, history=True, prune=True):  # what that trainer does at the end of epoch n
         (run / "checkpoints" / f"epoch-{n:04d}.keras").write_text(str(n))
-        (run / "history.json").write_text(str(n))
+        if history:
+            (run / "history.json").write_text(json.dumps([{"epoch": e} for e in range(1, n + 1)]))
         for old in (run / "checkpoints").glob("*.keras"):
-            if old.name != f"epoch-{n:04d}.keras":
+            if prune and old.name != f"epoch-{n:04d}.keras":
                 old.unlink()
 
     jobs = load_plan(_plan(tmp_path, [{"name": "he", "keep_checkpoints": True,
@@ -395,20 +406,44 @@ def test_a_run_writing_its_next_epoch_during_a_collect_leaves_a_resume_point(tmp
     epoch(7)
     collect(code, repo, jobs, out=lambda _: None)
     epoch(8)
-    real_copy = shutil.copy2
     moved = []
 
-    def copy2(src, dst, **kwargs):
-        if Path(src).name == moves_during and not moved:
-            moved.append(epoch(9))  # after the listing, before this file is copied
-        return real_copy(src, dst, **kwargs)
+    def move_on():
+        if not moved:
+            moved.append(True)
+            if moves == "while the checkpoint is written":  # epoch 9's checkpoint is there, its history not yet
+                epoch(9, history=False, prune=False)
+                return
+            for n in range(9, 9 + epochs_moved):
+                epoch(n)
 
-    monkeypatch.setattr(campaign_collect.shutil, "copy2", copy2)
+    real_read, real_copy = campaign_collect._read_histories, campaign_collect._copy
+
+    def read_histories(snapshot):
+        if moves == "after the listing":
+            move_on()
+        return real_read(snapshot)
+
+    def copy(path, target, data=None):
+        name = {"before the checkpoint's copy": "epoch-0008.keras", "before the history's copy": "history.json"}
+        if path.name == name.get(moves):
+            move_on()
+        return real_copy(path, target, data)
+
+    if moves == "while the checkpoint is written":
+        move_on()  # before the listing: the collect sees epoch 9's checkpoint beside epoch 8's history
+    monkeypatch.setattr(campaign_collect, "_read_histories", read_histories)
+    monkeypatch.setattr(campaign_collect, "_copy", copy)
     collect(code, repo, jobs, out=lambda _: None)
+    assert moved
     kept = sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir())
-    history = int((repo / "results/he2016/runs/he/history.json").read_text())
+    history = json.loads((repo / "results/he2016/runs/he/history.json").read_text())[-1]["epoch"]
     assert kept, "no resume point left in the repository"
-    assert int(kept[-1][6:10]) <= history  # the history vouches for the newest checkpoint kept
-    monkeypatch.setattr(campaign_collect.shutil, "copy2", real_copy)
+    assert int(kept[-1][6:10]) <= history, (kept, history)  # the history vouches for the newest checkpoint kept
+    monkeypatch.undo()
+    if moves == "while the checkpoint is written":
+        epoch(9)  # the trainer finishes the epoch
     collect(code, repo, jobs, out=lambda _: None)  # the next collect catches up
-    assert sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir()) == ["epoch-0009.keras"]
+    newest = 9 if moves == "while the checkpoint is written" else 8 + epochs_moved
+    kept = sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir())
+    assert kept == [f"epoch-{newest:04d}.keras"]

@@ -421,3 +421,6 @@ def test_a_damaged_sessions_record_is_set_aside_not_fatal(tmp_path):
         assert record_session(tmp_path, {"from_epoch": 4}) == [{"from_epoch": 4}]
     assert (tmp_path / "sessions.json.damaged").read_text() == '{"not": "a list"'
     assert read_sessions(tmp_path) == [{"from_epoch": 4}]
+    (tmp_path / "sessions.json").write_text('[{"from_epoch": 0}, 7]')  # a list, but not of entries
+    with pytest.warns(UserWarning, match="set aside"):
+        assert read_sessions(tmp_path) == []

@@ -533,6 +533,11 @@ def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
     row = devices_row([run("s0", intel)] + [run(f"r{i}", amd) for i in range(4)])
     assert row.startswith(f"{amd} (4 runs); {intel} (1 run: s0)")
     assert "finished on" in row and "more than one machine" not in row
+    resumed = run("r", intel)
+    resumed.manifest["resumed_from_epoch"] = 4  # written before runs recorded their sessions
+    assert devices_row([resumed, run("b", intel)]) == (
+        f"{intel} (2 runs: b, r); resumed part-way by code that did not yet record each leg's machine (1 run: r; "
+        "the machine of their earlier epochs is not recorded) (each run's manifest records the machine it finished on)")
     moved = run("m", amd)
     moved.manifest["sessions"] = [{"from_epoch": 0, "device": intel}, {"from_epoch": 29, "device": amd}]
     assert devices_row([moved, run("b", amd)]) == (

@@ -70,11 +70,13 @@ def devices_row(runs, named_up_to=3):
     runs ran where: a count per device, the run names for a device with few
     of them, and the runs that moved between machines part-way.
     """
-    by_device, moved = {}, []
+    by_device, moved, unrecorded = {}, [], []
     for run in runs:
         device = run.manifest.get("device")
         if device:
             by_device.setdefault(str(device), []).append(run.name)
+        if "sessions" not in run.manifest and run.manifest.get("resumed_from_epoch"):
+            unrecorded.append(run.name)
         legs = {str(leg.get("device")) for leg in run.manifest.get("sessions") or [] if leg.get("device")}
         if len(legs | ({str(device)} if device else set())) > 1:
             moved.append(run.name)
@@ -83,12 +85,15 @@ def devices_row(runs, named_up_to=3):
         count = f"{len(names)} run{'s' if len(names) != 1 else ''}"
         return count + (f": {', '.join(sorted(names))}" if len(names) <= named_up_to else "")
 
-    if len(by_device) <= 1 and not moved:
+    if len(by_device) <= 1 and not moved and not unrecorded:
         return next(iter(by_device), "unknown")
     parts = [f"{device} ({named(names)})"
              for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0]))]
     if moved:
         parts.append(f"trained on more than one machine ({named(moved)}; their manifests' `sessions` say which epochs)")
+    if unrecorded:
+        parts.append(f"resumed part-way by code that did not yet record each leg's machine ({named(unrecorded)}; "
+                     "the machine of their earlier epochs is not recorded)")
     return "; ".join(parts) + " (each run's manifest records the machine it finished on)"
 
 

@@ -22,7 +22,6 @@ checkpoint newer than the history's last row only means the run stopped while
 saving: that epoch is trained again.
 """
 
-import re
 import zipfile
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import keras
 
 from keras_resnet_opt.atomic import atomic_path
 from keras_resnet_opt.training.errors import CheckpointWriteError, NoUsableCheckpoint
+from keras_resnet_opt.training.run_folder import checkpoint_epoch
 
 # The newest two: the one a resume wants and the one it falls back to.
 KEEP = 2
@@ -37,7 +37,6 @@ DAMAGED_SUFFIX = ".damaged"
 # What every Keras 3 `.keras` file holds; without them it cannot load. These
 # are Keras' names inside the zip, not files of a run folder (run_folder.py).
 _MEMBERS = ("config.json", "model.weights.h5")
-_NAME = re.compile(r"^epoch-(\d+)\.keras$")
 
 
 class DamagedCheckpointWarning(UserWarning):
@@ -45,6 +44,7 @@ class DamagedCheckpointWarning(UserWarning):
 
 
 def checkpoint_path(folder, epoch):
+    """The checkpoint of ``epoch`` in ``folder``, named as `run_folder.CHECKPOINT_NAME` reads it back."""
     return Path(folder) / f"epoch-{epoch:04d}.keras"
 
 
@@ -53,7 +53,7 @@ def checkpoint_epochs(folder):
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    return sorted(int(m.group(1)) for p in folder.iterdir() if (m := _NAME.match(p.name)))
+    return sorted(epoch for p in folder.iterdir() if (epoch := checkpoint_epoch(p.name)) is not None)
 
 
 def check_checkpoint_file(path):

@@ -40,6 +40,7 @@ Three rules keep what is already written:
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -51,6 +52,8 @@ CONFIG = "config.json"
 HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 CHECKPOINT_DIR = "checkpoints"
+# A per-epoch checkpoint's name in CHECKPOINT_DIR: epoch-0007.keras.
+CHECKPOINT_NAME = re.compile(r"^epoch-(\d+)\.keras$")
 FINAL_MODEL = "model.keras"
 TEST_PREDICTIONS = "test_predictions.npy"
 TEST_LABELS = "test_labels.npy"
@@ -122,6 +125,12 @@ def _finite_or_none(value):
     return value
 
 
+def checkpoint_epoch(name):
+    """The epoch of a per-epoch checkpoint file name (``epoch-0007.keras`` -> 7); None for any other name."""
+    match = CHECKPOINT_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
 def read_sessions(run_dir):
     """The processes that trained ``run_dir`` so far (`record_session`), oldest first; [] when none."""
     path = Path(run_dir) / SESSIONS
@@ -131,12 +140,12 @@ def read_sessions(run_dir):
         sessions = json.loads(path.read_text())
     except ValueError:
         sessions = None
-    if not isinstance(sessions, list):
+    if not isinstance(sessions, list) or not all(isinstance(entry, dict) for entry in sessions):
         # A record of where the run ran, not of what it learned: a damaged one
         # is set aside (kept for a reader) and the record starts again.
         damaged = path.with_name(path.name + ".damaged")
         os.replace(path, damaged)
-        warnings.warn(f"{str(path)!r} was not a list of sessions; set aside as {damaged.name!r}", stacklevel=2)
+        warnings.warn(f"{str(path)!r} was not a list of session entries; set aside as {damaged.name!r}", stacklevel=2)
         return []
     return sessions
 
