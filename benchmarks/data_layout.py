@@ -7,6 +7,9 @@ the lever issue 7 asks about without changing the models: the same ResNet-20
 is built in both layouts here and trained with a bare ``model.fit`` on random
 tensors, alternately ``--repeats`` times in one process, and the median
 images/s compared as a ratio. The first epoch of each (tracing) is not timed.
+Where TensorFlow's CPU kernels cannot train a layout at all (channels-first
+without oneDNN, e.g. on an AVX2-only CPU unless ``TF_ENABLE_ONEDNN_OPTS=1``),
+the output says so under ``unsupported`` and gives no ratio.
 
     python benchmarks/data_layout.py --images 1280 --epochs 3 --repeats 3
 """
@@ -90,17 +93,31 @@ def main():
 
     from keras_resnet_opt import environment
 
+    import tensorflow as tf
+
     runs = {layout: [] for layout in LAYOUTS}
+    unsupported = {}
     for _ in range(args.repeats):
         for layout in LAYOUTS:
-            runs[layout].append(rate(layout, args.images, args.epochs, args.batch_size))
-    medians = {layout: statistics.median(values) for layout, values in runs.items()}
+            if layout in unsupported:
+                continue
+            try:
+                runs[layout].append(rate(layout, args.images, args.epochs, args.batch_size))
+            except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
+                # Without oneDNN, TensorFlow's CPU convolutions train channels-last only
+                # ("Conv2DCustomBackpropFilterOp only supports NHWC"): a finding, not a crash.
+                lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+                unsupported[layout] = [line for line in lines if not line.startswith("[[")][-1][:300]
+    medians = {layout: statistics.median(values) if values else None for layout, values in runs.items()}
+    first, last = medians["channels_first"], medians["channels_last"]
     print(json.dumps({
         "device": environment.device_description(),
+        "onednn": environment.onednn_enabled(),
         "batch_size": args.batch_size,
-        "images_per_s": {layout: round(v, 1) for layout, v in medians.items()},
+        "images_per_s": {layout: None if v is None else round(v, 1) for layout, v in medians.items()},
         "runs": {layout: [round(v, 1) for v in values] for layout, values in runs.items()},
-        "ratio_first_over_last": round(medians["channels_first"] / medians["channels_last"], 3),
+        "unsupported": unsupported,
+        "ratio_first_over_last": round(first / last, 3) if first and last else None,
     }, indent=2))
 
 

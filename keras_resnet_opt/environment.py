@@ -66,6 +66,26 @@ def _cpu_count():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+def onednn_enabled():
+    """Whether TensorFlow's oneDNN CPU kernels are on in this process (None when it cannot tell).
+
+    TensorFlow turns them on by itself only on CPUs with its newer vector
+    instructions (AVX-512 VNNI and later); on others, an AVX2-only AMD EPYC
+    here among them, ``TF_ENABLE_ONEDNN_OPTS=1`` turns them on.
+    They change the speed (2.5x for the campaign's two 1-thread runs on an
+    AVX2-only AMD EPYC, benchmarks/README.md) and the float rounding, and
+    without them TensorFlow's CPU convolutions train channels-last only; so
+    every run records which kernels computed it. Read through a private
+    TensorFlow module, hence the None.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return None
+
+
 def peak_memory_mib():
     """Peak resident memory of this process (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -154,6 +154,7 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
         "from_epoch": start_epoch,
         "device": environment.device_description(),
         "threads": environment.threads_used(),
+        "onednn": environment.onednn_enabled(),
         "commit": environment.code_version().get("commit"),
     })
     if start_epoch:
@@ -220,6 +221,7 @@ def _fit(config, run_dir, export_dir, verbose, command, log):
             "code": environment.code_version(),
             "device": environment.device_description(),
             "threads": environment.threads_used(),
+            "onednn": environment.onednn_enabled(),
             "replicas": int(run.strategy.num_replicas_in_sync),
             "peak_memory_mib": environment.peak_memory_mib(),
             "peak_accelerator_memory_mib": environment.accelerator_peak_memory_mib(),
