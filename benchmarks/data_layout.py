@@ -91,9 +91,9 @@ def main():
     if args.epochs < 2:
         p.error("--epochs must be at least 2: the first epoch (tracing) is not timed")
 
-    from keras_resnet_opt import environment
-
     import tensorflow as tf
+
+    from keras_resnet_opt import environment
 
     runs = {layout: [] for layout in LAYOUTS}
     unsupported = {}
