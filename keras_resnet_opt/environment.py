@@ -71,12 +71,11 @@ def onednn_enabled():
 
     TensorFlow turns them on by itself only on CPUs with its newer vector
     instructions (AVX-512 VNNI and later); on others, an AVX2-only AMD EPYC
-    here among them, ``TF_ENABLE_ONEDNN_OPTS=1`` turns them on.
-    They change the speed (benchmarks/README.md, "Campaign throughput") and
-    the float rounding, and
-    without them TensorFlow's CPU convolutions train channels-last only; so
-    every run records which kernels computed it. Read through a private
-    TensorFlow module, hence the None.
+    here among them, ``TF_ENABLE_ONEDNN_OPTS=1`` turns them on. They change
+    the speed (benchmarks/README.md, "Campaign throughput") and the float
+    rounding, and without them TensorFlow's CPU convolutions train
+    channels-last only; so every run records which kernels computed it. Read
+    through a private TensorFlow module, hence the None.
     """
     try:
         from tensorflow.python.util import _pywrap_util_port
