@@ -17,8 +17,8 @@ the anchor report and the grid read them)::
         tensorboard/          TensorBoard logs
         sessions.json         one entry per process that trained the run (its
                               start, first epoch, device, threads, oneDNN,
-                              commit), so
-                              a run resumed on another machine says so
+                              commit), so a run resumed on another machine
+                              says so
         manifest.json         written last: status (`STATUS_FINISHED` or
                               `STATUS_DIVERGED`), final metrics, versions, device,
                               data source and checksum, peak memory
