@@ -58,6 +58,8 @@ POLL_S = 5.0
 # The scripts whose output folder a job's arguments name: the run folder is
 # --output-dir/--run-name, the search's project --directory.
 TRAIN_SCRIPT = "scripts/train.py"
+# How many of a run's latest epoch times set its pace in `--status`.
+RECENT_EPOCHS = 5
 SEARCH_SCRIPT = "tuning/search.py"
 
 
@@ -308,13 +310,28 @@ def flag_value(argv, name):
 
 
 def _train_progress(job, code_dir):
+    """A run's epochs, and for one under way the hours it has left at its own pace.
+
+    The pace is the median of its last `RECENT_EPOCHS` epoch times after the
+    first (which compiles), recent ones because a run that moved to another
+    machine goes at that machine's pace; so that whoever plans a stop can tell
+    which runs finish before it (a finished run's folder is committed at the
+    stop; an unfinished one resumes).
+    """
     run_dir = code_dir / job.output_folder()
-    done = len(run_folder.read_history(run_dir)) if (run_dir / run_folder.HISTORY_JSON).is_file() else 0
+    history = run_folder.read_history(run_dir) if (run_dir / run_folder.HISTORY_JSON).is_file() else []
     config = run_dir / run_folder.CONFIG
     planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None
     if not config.is_file():
         return False, "not started"
-    return True, f"epoch {done}/{planned}" if planned else f"epoch {done}"
+    if not planned:
+        return True, f"epoch {len(history)}"
+    text = f"epoch {len(history)}/{planned}"
+    times = sorted(row["epoch_time_s"] for row in history[1:][-RECENT_EPOCHS:] if row.get("epoch_time_s"))
+    if times and len(history) < planned:
+        hours = (planned - len(history)) * times[len(times) // 2] / 3600
+        text += f", about {hours:.1f} h left at its recent pace"
+    return True, text
 
 
 def _search_progress(job, code_dir):

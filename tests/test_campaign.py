@@ -349,9 +349,11 @@ def test_time_left_follows_the_pace_of_the_campaigns_own_runs(tmp_path, checkout
     assert left["machine_s"] == pytest.approx(30 * 110.0)  # the longest job bounds the wall time
     assert left["jobs"] == 3 and left["unestimated"] == ["tune"]
     assert main([str(plan), "--campaign-dir", str(campaign), "--code-dir", str(checkout), "--status"]) == 0
-    assert "Left: 3 jobs, roughly 1 worker-hours: about 1 hours of this machine at 2 at a time" in (
-        capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "Left: 3 jobs, roughly 1 worker-hours: about 1 hours of this machine at 2 at a time" in out
+    # Each run under way at its own recent pace: b has 6 epochs of 110 s (its median after the first) left.
+    assert f"| b | started | epoch 4/10, about {6 * 110 / 3600:.1f} h left at its recent pace |" in out
+    assert "| a | done | epoch 4/4 |" in out
 
 
 def test_collect_into_needs_a_readable_plan(tmp_path, checkout, capsys):
@@ -447,3 +449,19 @@ def test_a_run_writing_its_next_epochs_during_a_collect_leaves_a_resume_point(tm
     newest = 9 if moves == "while the checkpoint is written" else 8 + epochs_moved
     kept = sorted(p.name for p in (repo / "results/he2016/runs/he/checkpoints").iterdir())
     assert kept == [f"epoch-{newest:04d}.keras"]
+
+
+def test_a_runs_pace_in_the_status_is_its_recent_one(tmp_path, checkout):
+    """A run that moved to a slower machine part-way is timed at the new machine's pace."""
+    from keras_resnet_opt.campaign import RECENT_EPOCHS, progress
+    from keras_resnet_opt.training.run_folder import write_history
+
+    runs = "results/study/runs"
+    plan = _plan(tmp_path, [{"name": "r", "argv": ["scripts/train.py", "--output-dir", runs, "--run-name", "r"]}])
+    times = [999.0] + [100.0] * 20 + [400.0] * RECENT_EPOCHS  # 20 fast epochs, then the slow machine
+    write_history(checkout / runs / "r", [{"epoch": i + 1, "loss": 1.0, "epoch_time_s": t}
+                                          for i, t in enumerate(times)])  # fmt: skip
+    (checkout / runs / "r" / "config.json").write_text(json.dumps({"epochs": len(times) + 9}))
+    (campaign := tmp_path / "campaign").mkdir()
+    ((name, state, text),) = progress(plan, campaign, checkout)
+    assert text == f"epoch {len(times)}/{len(times) + 9}, about {9 * 400 / 3600:.1f} h left at its recent pace"
