@@ -313,7 +313,8 @@ def _train_progress(job, code_dir):
     """A run's epochs, and for one under way the hours it has left at its own pace.
 
     The pace is the median of its last `RECENT_EPOCHS` epoch times after the
-    first (which compiles), recent ones because a run that moved to another
+    first (which compiles; a resumed run's first epoch after the resume does
+    too, and the median absorbs it), recent ones because a run that moved to another
     machine goes at that machine's pace; so that whoever plans a stop can tell
     which runs finish before it (a finished run's folder is committed at the
     stop; an unfinished one resumes).
@@ -364,6 +365,8 @@ def progress(plan_path, campaign_dir, code_dir):
         reader = {TRAIN_SCRIPT: _train_progress, SEARCH_SCRIPT: _search_progress}.get(job.argv[0])
         started, text = reader(job, code_dir) if reader else (False, "")
         record = records.get(job.name) or {}
+        if record.get("status") in (DONE, FAILED):  # not under way: no time left to estimate
+            text = text.split(", about ")[0]
         if record.get("status") == FAILED and record.get("error"):
             text += f"; {record['error']}"
         rows.append((job.name, record.get("status") or ("started" if started else "waiting"), text))

@@ -69,9 +69,9 @@ def _cpu_count():
 def onednn_enabled():
     """Whether TensorFlow's oneDNN CPU kernels are on in this process (None when it cannot tell).
 
-    TensorFlow turns them on by itself only on CPUs with its newer vector
-    instructions (AVX-512 VNNI and later); on others, an AVX2-only AMD EPYC
-    here among them, ``TF_ENABLE_ONEDNN_OPTS=1`` turns them on. They change
+    TensorFlow turns them on by itself only on x86 CPUs with AVX512_VNNI,
+    AVX512_BF16, AVX_VNNI or AMX; on others, an AVX2-only AMD EPYC here
+    among them, ``TF_ENABLE_ONEDNN_OPTS=1`` turns them on. They change
     the speed (benchmarks/README.md, "Campaign throughput") and the float
     rounding, and without them TensorFlow's CPU convolutions train
     channels-last only; so every run records which kernels computed it. Read

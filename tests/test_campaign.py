@@ -465,3 +465,6 @@ def test_a_runs_pace_in_the_status_is_its_recent_one(tmp_path, checkout):
     (campaign := tmp_path / "campaign").mkdir()
     ((name, state, text),) = progress(plan, campaign, checkout)
     assert text == f"epoch {len(times)}/{len(times) + 9}, about {9 * 400 / 3600:.1f} h left at its recent pace"
+    (campaign / "state.json").write_text(json.dumps({"jobs": {"r": {"status": "failed"}}}))
+    ((name, state, text),) = progress(plan, campaign, checkout)  # a failed run is not under way
+    assert (state, text) == ("failed", f"epoch {len(times)}/{len(times) + 9}")
