@@ -58,9 +58,9 @@ POLL_S = 5.0
 # The scripts whose output folder a job's arguments name: the run folder is
 # --output-dir/--run-name, the search's project --directory.
 TRAIN_SCRIPT = "scripts/train.py"
+SEARCH_SCRIPT = "tuning/search.py"
 # How many of a run's latest epoch times set its pace in `--status`.
 RECENT_EPOCHS = 5
-SEARCH_SCRIPT = "tuning/search.py"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -320,7 +320,7 @@ def _train_progress(job, code_dir):
     stop; an unfinished one resumes).
     """
     run_dir = code_dir / job.output_folder()
-    history = run_folder.read_history(run_dir) if (run_dir / run_folder.HISTORY_JSON).is_file() else []
+    history = run_folder.read_history(run_dir)  # [] before the first epoch
     config = run_dir / run_folder.CONFIG
     planned = json.loads(config.read_text()).get("epochs") if config.is_file() else None
     if not config.is_file():
