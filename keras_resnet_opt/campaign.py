@@ -309,15 +309,24 @@ def flag_value(argv, name):
     return argv[argv.index(name) + 1] if name in argv[:-1] else None
 
 
-def _train_progress(job, code_dir):
-    """A run's epochs, and for one under way the hours it has left at its own pace.
+def recent_epoch_time(history, recent=RECENT_EPOCHS):
+    """A run's pace: the median of its last `recent` epoch times after the first; None before it has one.
 
-    The pace is the median of its last `RECENT_EPOCHS` epoch times after the
-    first (which compiles; a resumed run's first epoch after the resume does
-    too, and the median absorbs it), recent ones because a run that moved to another
-    machine goes at that machine's pace; so that whoever plans a stop can tell
-    which runs finish before it (a finished run's folder is committed at the
-    stop; an unfinished one resumes).
+    The first epoch compiles (a resumed run's first epoch after the resume
+    does too, and the median absorbs it); recent ones because a run that moved
+    to another machine goes at that machine's pace. One definition for the
+    status table and the campaign's time left, so the two agree.
+    """
+    times = sorted(row["epoch_time_s"] for row in history[1:][-recent:] if row.get("epoch_time_s"))
+    return times[len(times) // 2] if times else None
+
+
+def _train_progress(job, code_dir, under_way):
+    """A run's epochs, and for one `under_way` the hours it has left at its `recent_epoch_time`.
+
+    So that whoever plans a stop can tell which runs finish before it (a
+    finished run's folder is committed at the stop; an unfinished one resumes).
+    A done or failed run is not under way: it has no time left to estimate.
     """
     run_dir = code_dir / job.output_folder()
     history = run_folder.read_history(run_dir)  # [] before the first epoch
@@ -328,14 +337,13 @@ def _train_progress(job, code_dir):
     if not planned:
         return True, f"epoch {len(history)}"
     text = f"epoch {len(history)}/{planned}"
-    times = sorted(row["epoch_time_s"] for row in history[1:][-RECENT_EPOCHS:] if row.get("epoch_time_s"))
-    if times and len(history) < planned:
-        hours = (planned - len(history)) * times[len(times) // 2] / 3600
-        text += f", about {hours:.1f} h left at its recent pace"
+    pace = recent_epoch_time(history)
+    if under_way and pace and len(history) < planned:
+        text += f", about {(planned - len(history)) * pace / 3600:.1f} h left at its recent pace"
     return True, text
 
 
-def _search_progress(job, code_dir):
+def _search_progress(job, code_dir, under_way):
     directory = code_dir / job.output_folder()
     trials = sorted(directory.glob("*/trial_*/trial.json"))
     statuses = [json.loads(t.read_text()).get("status", "") for t in trials]
@@ -362,11 +370,10 @@ def progress(plan_path, campaign_dir, code_dir):
     records = read_state(campaign_dir)["jobs"]
     rows = []
     for job in jobs:
-        reader = {TRAIN_SCRIPT: _train_progress, SEARCH_SCRIPT: _search_progress}.get(job.argv[0])
-        started, text = reader(job, code_dir) if reader else (False, "")
         record = records.get(job.name) or {}
-        if record.get("status") in (DONE, FAILED):  # not under way: no time left to estimate
-            text = text.split(", about ")[0]
+        under_way = record.get("status") not in (DONE, FAILED)
+        reader = {TRAIN_SCRIPT: _train_progress, SEARCH_SCRIPT: _search_progress}.get(job.argv[0])
+        started, text = reader(job, code_dir, under_way) if reader else (False, "")
         if record.get("status") == FAILED and record.get("error"):
             text += f"; {record['error']}"
         rows.append((job.name, record.get("status") or ("started" if started else "waiting"), text))

@@ -9,7 +9,7 @@ machine the campaign runs on now; searches are not estimated.
 import json
 from pathlib import Path
 
-from keras_resnet_opt.campaign import DONE, TRAIN_SCRIPT, flag_value, load_plan, read_state
+from keras_resnet_opt.campaign import DONE, TRAIN_SCRIPT, flag_value, load_plan, read_state, recent_epoch_time
 from keras_resnet_opt.config import RunConfig, make_config
 from keras_resnet_opt.training import run_folder
 
@@ -44,11 +44,11 @@ def time_left(plan_path, campaign_dir, code_dir, workers):
 
     Each unfinished train job's epochs left, times its training images, times
     the seconds per training image per epoch that this campaign's own
-    most recently written runs took (their median epoch time after the first,
-    which compiles; evaluation included). So it follows the machine the
-    campaign runs on now. ``machine_s`` spreads the work over `workers`, but
-    never below the longest job left. Searches, and jobs whose config cannot
-    be resolved, are named in ``unestimated``.
+    most recently written runs took (each one's `recent_epoch_time`,
+    evaluation included). So it follows the machine the campaign runs on now.
+    ``machine_s`` spreads the work over `workers`, but never below the
+    longest job left. Searches, and jobs whose config cannot be resolved, are
+    named in ``unestimated``.
     """
     code_dir = Path(code_dir)
     records = read_state(campaign_dir)["jobs"]
@@ -56,10 +56,10 @@ def time_left(plan_path, campaign_dir, code_dir, workers):
     for job in load_plan(plan_path):
         config = _job_config(job, code_dir) if job.argv[0] == TRAIN_SCRIPT else None
         history = run_folder.read_history(code_dir / job.output_folder()) if config else []
-        times = sorted(row["epoch_time_s"] for row in history[1:] if row.get("epoch_time_s"))
-        if times:
+        epoch_s = recent_epoch_time(history)
+        if epoch_s:
             written = (code_dir / job.output_folder() / run_folder.HISTORY_JSON).stat().st_mtime
-            paces.append((written, times[len(times) // 2] / config.expected_train_images()))
+            paces.append((written, epoch_s / config.expected_train_images()))
         if (records.get(job.name) or {}).get("status") == DONE:
             continue
         if config is None:

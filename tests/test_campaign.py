@@ -454,6 +454,7 @@ def test_a_run_writing_its_next_epochs_during_a_collect_leaves_a_resume_point(tm
 def test_a_runs_pace_in_the_status_is_its_recent_one(tmp_path, checkout):
     """A run that moved to a slower machine part-way is timed at the new machine's pace."""
     from keras_resnet_opt.campaign import RECENT_EPOCHS, progress
+    from keras_resnet_opt.campaign_time import time_left
     from keras_resnet_opt.training.run_folder import write_history
 
     runs = "results/study/runs"
@@ -465,6 +466,7 @@ def test_a_runs_pace_in_the_status_is_its_recent_one(tmp_path, checkout):
     (campaign := tmp_path / "campaign").mkdir()
     ((name, state, text),) = progress(plan, campaign, checkout)
     assert text == f"epoch {len(times)}/{len(times) + 9}, about {9 * 400 / 3600:.1f} h left at its recent pace"
+    assert time_left(plan, campaign, checkout, workers=1)["worker_s"] == pytest.approx(9 * 400)  # the same pace
     (campaign / "state.json").write_text(json.dumps({"jobs": {"r": {"status": "failed"}}}))
     ((name, state, text),) = progress(plan, campaign, checkout)  # a failed run is not under way
     assert (state, text) == ("failed", f"epoch {len(times)}/{len(times) + 9}")
