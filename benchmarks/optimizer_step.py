@@ -26,9 +26,7 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import statistics
-import subprocess
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # one traced update per optimizer is intended
 
+from keras_resnet_opt.environment import cpu_model  # noqa: E402
 from keras_resnet_opt.optimizers import Padam, list_optimizers, make_optimizer  # noqa: E402
 
 # Updates per timed repeat: enough to amortise Python call overhead on the
@@ -153,19 +152,6 @@ def candidates(pair_only=False):
         return
     for name in list_optimizers():
         yield f'make_optimizer("{name}")', lambda name=name: make_optimizer(name)
-
-
-def cpu_model():
-    try:
-        out = subprocess.run(
-            ["lscpu"], capture_output=True, text=True, check=True
-        ).stdout
-        for line in out.splitlines():
-            if line.startswith("Model name"):
-                return line.split(":", 1)[1].strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return platform.processor() or "unknown"
 
 
 def main():

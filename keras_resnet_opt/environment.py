@@ -51,15 +51,38 @@ def _gpu_names():
     ]
 
 
-def cpu_model():
+# The vector instruction sets that decide which CPU kernels TensorFlow runs, widest first.
+VECTOR_ISAS = ("amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2", "avx")
+
+
+def cpu_model(cpuinfo="/proc/cpuinfo"):
+    """The CPU's name, with its family and model numbers and its widest vector ISA where Linux says them.
+
+    A virtual machine's name can be as bare as "AMD EPYC" for chips a
+    generation apart, one with AVX-512 and one without, which run this
+    project's convolutions at different speeds and with different kernels
+    (`onednn_enabled`); the numbers and the ISA tell such machines apart in
+    a run's manifest.
+    """
+    fields = {}
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(cpuinfo) as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor's block says it for all
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    details = []
+    if "cpu family" in fields and "model" in fields:
+        details.append(f"family {fields['cpu family']} model {fields['model']}")
+    flags = set(fields.get("flags", "").split())
+    widest = next((isa for isa in VECTOR_ISAS if isa in flags), None)
+    if widest:
+        details.append(widest.upper())
+    return f"{name} [{', '.join(details)}]" if details else name
 
 
 def _cpu_count():
