@@ -80,15 +80,22 @@ def write_best_hparams(path, best, records):
     """Merge ``best`` (and the search records) into the JSON at ``path``; returns the path.
 
     Entries of optimizers not searched now are kept, so searches of different
-    optimizers can share one file.
+    optimizers can share one file. A record that says nothing new (a finished
+    search run again, as a resumed campaign replays it) keeps its first
+    ``written`` time: that is when the search was done, and a replay must
+    not rewrite a committed result file.
     """
     path = Path(path)
     existing = json.loads(path.read_text()) if path.is_file() else {}
     if "best" not in existing:  # also accept a file in the unwrapped format
         existing = {"best": {k: v for k, v in existing.items() if isinstance(v, dict)}}
-    existing.setdefault("searches", {})
+    searches = existing.setdefault("searches", {})
     existing["best"].update(best)
-    existing["searches"].update(records)
+    for name, record in records.items():
+        before = searches.get(name) or {}
+        unwritten = [{k: v for k, v in r.items() if k != "written"} for r in (before, record)]
+        same = unwritten[0] == unwritten[1] and "written" in before
+        searches[name] = {**record, "written": before["written"]} if same else record
     write_json(path, existing)
     return path
 
