@@ -531,15 +531,15 @@ def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
     assert devices_row([run("a", intel), run("b", intel)]) == intel
     assert devices_row([]) == "unknown"
     row = devices_row([run("s0", intel)] + [run(f"r{i}", amd) for i in range(4)])
-    assert row.startswith(f"{amd} (4 runs); {intel} (1 run: s0)")
-    assert "finished on" in row and "more than one machine" not in row
+    assert row == f"{amd} (4 runs); {intel} (1 run: s0), by the machine each run finished on (its manifest's `device`)."
     resumed = run("r", intel)
     resumed.manifest["resumed_from_epoch"] = 4  # written before runs recorded their sessions
     assert devices_row([resumed, run("b", intel)]) == (
-        f"{intel} (2 runs: b, r); resumed part-way by code that did not yet record each leg's machine (1 run: r; "
-        "the machine of their earlier epochs is not recorded) (each run's manifest records the machine it finished on)")
+        f"{intel} (2 runs: b, r), by the machine each run finished on (its manifest's `device`). Resumed part-way by "
+        "code that did not yet record each leg's machine, so the machine of their earlier epochs is not recorded: "
+        "1 run: r.")
     moved = run("m", amd)
     moved.manifest["sessions"] = [{"from_epoch": 0, "device": intel}, {"from_epoch": 29, "device": amd}]
     assert devices_row([moved, run("b", amd)]) == (
-        f"{amd} (2 runs: b, m); trained on more than one machine (1 run: m; their manifests' `sessions` say which "
-        "epochs) (each run's manifest records the machine it finished on)")
+        f"{amd} (2 runs: b, m), by the machine each run finished on (its manifest's `device`). Trained on more than "
+        "one machine: 1 run: m (their manifests' `sessions` say which epochs).")

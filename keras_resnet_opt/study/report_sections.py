@@ -87,14 +87,15 @@ def devices_row(runs, named_up_to=3):
 
     if len(by_device) <= 1 and not moved and not unrecorded:
         return next(iter(by_device), "unknown")
-    parts = [f"{device} ({named(names)})"
-             for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0]))]
+    finished = [f"{device} ({named(names)})"
+                for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0]))]
+    text = "; ".join(finished) + ", by the machine each run finished on (its manifest's `device`)."
     if moved:
-        parts.append(f"trained on more than one machine ({named(moved)}; their manifests' `sessions` say which epochs)")
+        text += f" Trained on more than one machine: {named(moved)} (their manifests' `sessions` say which epochs)."
     if unrecorded:
-        parts.append(f"resumed part-way by code that did not yet record each leg's machine ({named(unrecorded)}; "
-                     "the machine of their earlier epochs is not recorded)")
-    return "; ".join(parts) + " (each run's manifest records the machine it finished on)"
+        text += (f" Resumed part-way by code that did not yet record each leg's machine, so the machine of their "
+                 f"earlier epochs is not recorded: {named(unrecorded)}.")
+    return text
 
 
 def setup_section(study):
