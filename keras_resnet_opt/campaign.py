@@ -314,19 +314,21 @@ def recent_epoch_time(history, recent=RECENT_EPOCHS):
 
     The first epoch compiles (a resumed run's first epoch after the resume
     does too, and the median absorbs it); recent ones because a run that moved
-    to another machine goes at that machine's pace. One definition for the
-    status table and the campaign's time left, so the two agree.
+    to another machine goes at that machine's pace. Of an even count, the upper
+    median; rows without a time (none that this code writes) are skipped, so
+    it may rest on fewer than `recent` epochs. One definition for the status
+    table and the campaign's time left, so the two agree.
     """
     times = sorted(row["epoch_time_s"] for row in history[1:][-recent:] if row.get("epoch_time_s"))
     return times[len(times) // 2] if times else None
 
 
-def _train_progress(job, code_dir, under_way):
-    """A run's epochs, and for one `under_way` the hours it has left at its `recent_epoch_time`.
+def _train_progress(job, code_dir, ended):
+    """A run's epochs, and unless it has `ended` the hours it has left at its `recent_epoch_time`.
 
     So that whoever plans a stop can tell which runs finish before it (a
     finished run's folder is committed at the stop; an unfinished one resumes).
-    A done or failed run is not under way: it has no time left to estimate.
+    A done or failed run has no time left to estimate.
     """
     run_dir = code_dir / job.output_folder()
     history = run_folder.read_history(run_dir)  # [] before the first epoch
@@ -338,12 +340,12 @@ def _train_progress(job, code_dir, under_way):
         return True, f"epoch {len(history)}"
     text = f"epoch {len(history)}/{planned}"
     pace = recent_epoch_time(history)
-    if under_way and pace and len(history) < planned:
+    if not ended and pace and len(history) < planned:
         text += f", about {(planned - len(history)) * pace / 3600:.1f} h left at its recent pace"
     return True, text
 
 
-def _search_progress(job, code_dir, under_way):
+def _search_progress(job, code_dir, ended):  # searches are not estimated: `ended` is unused
     directory = code_dir / job.output_folder()
     trials = sorted(directory.glob("*/trial_*/trial.json"))
     statuses = [json.loads(t.read_text()).get("status", "") for t in trials]
@@ -371,9 +373,9 @@ def progress(plan_path, campaign_dir, code_dir):
     rows = []
     for job in jobs:
         record = records.get(job.name) or {}
-        under_way = record.get("status") not in (DONE, FAILED)
+        ended = record.get("status") in (DONE, FAILED)
         reader = {TRAIN_SCRIPT: _train_progress, SEARCH_SCRIPT: _search_progress}.get(job.argv[0])
-        started, text = reader(job, code_dir, under_way) if reader else (False, "")
+        started, text = reader(job, code_dir, ended) if reader else (False, "")
         if record.get("status") == FAILED and record.get("error"):
             text += f"; {record['error']}"
         rows.append((job.name, record.get("status") or ("started" if started else "waiting"), text))

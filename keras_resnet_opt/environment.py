@@ -2,6 +2,7 @@
 
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -51,24 +52,30 @@ def _gpu_names():
     ]
 
 
-# The vector instruction sets that decide which CPU kernels TensorFlow runs, widest first.
-VECTOR_ISAS = ("amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2", "avx")
+# The vector and matrix extensions that decide which CPU kernels TensorFlow
+# runs, most capable first: x86 `flags`, then ARM `Features` in /proc/cpuinfo.
+VECTOR_ISAS = ("amx_tile", "avx512_bf16", "avx512_vnni", "avx512f", "avx_vnni", "avx2", "avx",
+               "sme", "sve2", "sve", "asimd")
+# A device string's CPU details as `cpu_model` writes them: " [family 25 model 1, AVX2]".
+CPU_DETAILS = re.compile(r" \[[^\]]*\]")
 
 
 def cpu_model(cpuinfo="/proc/cpuinfo"):
-    """The CPU's name, with its family and model numbers and its widest vector ISA where Linux says them.
+    """The CPU's name, with its family and model numbers and its most capable vector ISA where Linux says them.
 
     A virtual machine's name can be as bare as "AMD EPYC" for chips a
     generation apart, one with AVX-512 and one without, which run this
     project's convolutions at different speeds and with different kernels
     (`onednn_enabled`); the numbers and the ISA tell such machines apart in
-    a run's manifest.
+    a run's manifest. ARM's cpuinfo names no model: its implementer and part
+    numbers and its `Features` say the same there. Runs written before this
+    (commit 4f98e4a among them) record the bare name alone.
     """
     fields = {}
     try:
         with open(cpuinfo) as f:
             for line in f:
-                if not line.strip():
+                if not line.strip() and fields:
                     break  # the first processor's block says it for all
                 key, _, value = line.partition(":")
                 fields.setdefault(key.strip(), value.strip())
@@ -78,10 +85,12 @@ def cpu_model(cpuinfo="/proc/cpuinfo"):
     details = []
     if "cpu family" in fields and "model" in fields:
         details.append(f"family {fields['cpu family']} model {fields['model']}")
-    flags = set(fields.get("flags", "").split())
-    widest = next((isa for isa in VECTOR_ISAS if isa in flags), None)
-    if widest:
-        details.append(widest.upper())
+    elif "CPU implementer" in fields and "CPU part" in fields:
+        details.append(f"implementer {fields['CPU implementer']} part {fields['CPU part']}")
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    isa = next((isa for isa in VECTOR_ISAS if isa in flags), None)
+    if isa:
+        details.append(isa.upper())
     return f"{name} [{', '.join(details)}]" if details else name
 
 

@@ -33,3 +33,12 @@ def test_amx_is_the_widest_isa_and_a_cpu_without_vector_flags_is_named_by_its_nu
 def test_a_machine_without_proc_cpuinfo_still_gets_a_name(tmp_path):
     name = cpu_model(tmp_path / "missing")
     assert name and "[" not in name  # platform's name for the processor, with no numbers to add
+
+
+def test_an_arm_cpu_is_named_by_its_implementer_part_and_features(tmp_path):
+    path = tmp_path / "cpuinfo"
+    block = ("processor\t: {n}\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd evtstrm aes sve sve2 bf16 i8mm\n"
+             "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd4f\n\n")
+    path.write_text("".join(block.format(n=n) for n in range(2)))
+    name = cpu_model(path)
+    assert name.endswith(" [implementer 0x41 part 0xd4f, SVE2]")  # the name itself: platform's, e.g. aarch64

@@ -536,10 +536,19 @@ def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
     resumed.manifest["resumed_from_epoch"] = 4  # written before runs recorded their sessions
     assert devices_row([resumed, run("b", intel)]) == (
         f"{intel} (2 runs: b, r), by the machine each run finished on (its manifest's `device`). Resumed part-way by "
-        "code that did not yet record each leg's machine, so the machine of their earlier epochs is not recorded: "
-        "1 run: r.")
+        "code that did not yet record each leg's machine, so the machine of their earlier epochs is not recorded "
+        "(1 run: r).")
     moved = run("m", amd)
     moved.manifest["sessions"] = [{"from_epoch": 0, "device": intel}, {"from_epoch": 29, "device": amd}]
     assert devices_row([moved, run("b", amd)]) == (
         f"{amd} (2 runs: b, m), by the machine each run finished on (its manifest's `device`). Trained on more than "
-        "one machine: 1 run: m (their manifests' `sessions` say which epochs).")
+        "one machine (1 run: m; their manifests' `sessions` say which epochs).")
+    # A leg written before runs recorded their CPU's details is not a machine apart from the same name with them;
+    # two different details are two machines.
+    zen3 = "CPU (AMD EPYC [family 25 model 1, AVX2], 2 cores)"
+    zen4 = "CPU (AMD EPYC [family 25 model 17, AVX512F], 2 cores)"
+    bare = run("bare", zen3)
+    bare.manifest["sessions"] = [{"from_epoch": 0, "device": amd}, {"from_epoch": 9, "device": zen3}]
+    assert devices_row([bare]) == zen3
+    bare.manifest["sessions"].append({"from_epoch": 12, "device": zen4})
+    assert "Trained on more than one machine (1 run: bare;" in devices_row([bare])

@@ -293,12 +293,16 @@ def test_outputs_of_separate_searches_merge(tmp_path):
     outputs.write_best_hparams(path, {"adam": {"learning_rate": 0.002, "partial": None, "weight_decay": None}}, {})
     assert set(json.loads(path.read_text())["best"]) == {"padam", "adam"}
     assert make_config("smoke", hparams=str(path), optimizer="adam").learning_rate == 0.002
-    # A replayed search keeps the time it was first written; a changed one gets its new time.
-    record = {"best_trial": "0", "val_accuracy": 0.5, "written": "2026-01-01T00:00:00+00:00"}
+    # A replayed search, from another clone and commit too, keeps its record as first written; a changed one
+    # gets its new record.
+    record = {"best_trial": "0", "val_accuracy": 0.5, "written": "2026-01-01T00:00:00+00:00", "threads": 1,
+              "code": {"commit": "4f98e4a", "dirty": False, "path": "/root/kro/code"}}
     best = {"padam": {"learning_rate": 0.1, "partial": 0.125, "weight_decay": None}}
     outputs.write_best_hparams(path, best, {"padam": record})
-    outputs.write_best_hparams(path, best, {"padam": {**record, "written": "2026-02-02T00:00:00+00:00"}})
-    assert json.loads(path.read_text())["searches"]["padam"]["written"] == "2026-01-01T00:00:00+00:00"
+    replay = {**record, "written": "2026-02-02T00:00:00+00:00", "threads": 2,
+              "code": {"commit": "e517541", "dirty": True, "path": "/root/kro/code-2"}}
+    outputs.write_best_hparams(path, best, {"padam": replay})
+    assert json.loads(path.read_text())["searches"]["padam"] == record
     outputs.write_best_hparams(path, best, {"padam": {**record, "val_accuracy": 0.6, "written": "2026-03-03"}})
     assert json.loads(path.read_text())["searches"]["padam"] == {**record, "val_accuracy": 0.6, "written": "2026-03-03"}
 

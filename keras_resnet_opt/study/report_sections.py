@@ -11,6 +11,7 @@ are context only). What limits every conclusion is `report_caveats`.
 import math
 import re
 
+from keras_resnet_opt.environment import CPU_DETAILS
 from keras_resnet_opt.study import aggregate, measures, published
 from keras_resnet_opt.study.optimizer_notes import optimizer_notes
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
@@ -60,6 +61,17 @@ def is_cpu(devices):
     return bool(devices) and all("cpu" in d and not re.search(r"gpu|cuda|tpu", d) for d in devices)
 
 
+def _machines(devices):
+    """The distinct machines among device strings.
+
+    A bare name (written before runs recorded their CPU's details) is not
+    counted apart from the same name with details (`environment.CPU_DETAILS`):
+    it may be that machine, and says nothing to tell them apart.
+    """
+    detailed = {d for d in devices if CPU_DETAILS.search(d)}
+    return detailed | (set(devices) - detailed - {CPU_DETAILS.sub("", d) for d in detailed})
+
+
 def devices_row(runs, named_up_to=3):
     """The Setup table's device row: each device a finished run recorded, with its runs when there are several.
 
@@ -78,7 +90,7 @@ def devices_row(runs, named_up_to=3):
         if "sessions" not in run.manifest and run.manifest.get("resumed_from_epoch"):
             unrecorded.append(run.name)
         legs = {str(leg.get("device")) for leg in run.manifest.get("sessions") or [] if leg.get("device")}
-        if len(legs | ({str(device)} if device else set())) > 1:
+        if len(_machines(legs | ({str(device)} if device else set()))) > 1:
             moved.append(run.name)
 
     def named(names):
@@ -91,10 +103,10 @@ def devices_row(runs, named_up_to=3):
                 for device, names in sorted(by_device.items(), key=lambda item: (-len(item[1]), item[0]))]
     text = "; ".join(finished) + ", by the machine each run finished on (its manifest's `device`)."
     if moved:
-        text += f" Trained on more than one machine: {named(moved)} (their manifests' `sessions` say which epochs)."
+        text += f" Trained on more than one machine ({named(moved)}; their manifests' `sessions` say which epochs)."
     if unrecorded:
         text += (f" Resumed part-way by code that did not yet record each leg's machine, so the machine of their "
-                 f"earlier epochs is not recorded: {named(unrecorded)}.")
+                 f"earlier epochs is not recorded ({named(unrecorded)}).")
     return text
 
 

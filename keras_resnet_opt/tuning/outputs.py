@@ -76,14 +76,20 @@ def first_failure(tuner):
     return "no trial completed"
 
 
+# What a replay of a finished search may write differently in its record: when, by
+# which code and with how many threads; the rest is the search and its result.
+_REPLAY_FIELDS = ("written", "code", "threads")
+
+
 def write_best_hparams(path, best, records):
     """Merge ``best`` (and the search records) into the JSON at ``path``; returns the path.
 
     Entries of optimizers not searched now are kept, so searches of different
     optimizers can share one file. A record that says nothing new (a finished
-    search run again, as a resumed campaign replays it) keeps its first
-    ``written`` time: that is when the search was done, and a replay must
-    not rewrite a committed result file.
+    search run again, as a resumed campaign replays it, perhaps from another
+    clone or commit) is kept as first written, with its ``written`` time and
+    code: that is when and by what the search was done, and a replay must not
+    rewrite a committed result file. Only the `_REPLAY_FIELDS` may differ.
     """
     path = Path(path)
     existing = json.loads(path.read_text()) if path.is_file() else {}
@@ -93,9 +99,8 @@ def write_best_hparams(path, best, records):
     existing["best"].update(best)
     for name, record in records.items():
         before = searches.get(name) or {}
-        unwritten = [{k: v for k, v in r.items() if k != "written"} for r in (before, record)]
-        same = unwritten[0] == unwritten[1] and "written" in before
-        searches[name] = {**record, "written": before["written"]} if same else record
+        results = [{k: v for k, v in r.items() if k not in _REPLAY_FIELDS} for r in (before, record)]
+        searches[name] = before if before and results[0] == results[1] else record
     write_json(path, existing)
     return path
 
