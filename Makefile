@@ -25,9 +25,14 @@ setup: $(BIN)/.installed
 train: setup
 	$(BIN)/kro-train $(if $(OPTIMIZER),--optimizer $(OPTIMIZER)) --preset $(PRESET) $(if $(DATA_DIR),--data-dir $(DATA_DIR)) $(ARGS)
 
+# pytest-xdist: one worker a core, at most 4 (each test's TensorFlow starts its own threads and,
+# in the end-to-end tests, processes); worksteal evens out the few minute-long tests.
+# PYTEST_WORKERS=-n0 runs them in this process.
+PYTEST_WORKERS ?= -n auto --maxprocesses 4 --dist worksteal
+
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -p no:faulthandler
+	$(BIN)/python -m pytest -p no:faulthandler $(PYTEST_WORKERS)
 
 # After changing setup.cfg's requirements: install them into .venv without the old pins and
 # rewrite $(LOCK) from the versions .venv now has (scripts/write_lock.py); run `make test`
