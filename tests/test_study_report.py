@@ -552,3 +552,24 @@ def test_the_setup_says_which_runs_finished_on_which_machine_when_they_differ():
     assert devices_row([bare]) == zen3
     bare.manifest["sessions"].append({"from_epoch": 12, "device": zen4})
     assert "Trained on more than one machine (1 run: bare;" in devices_row([bare])
+
+
+def test_the_runs_table_times_every_leg_of_a_resumed_run(tmp_path):
+    """Training time sums the history's epoch times (all legs), not the manifest's last-leg wall time."""
+    from keras_resnet_opt.study.report_sections import runs_section
+    from keras_resnet_opt.training.run_folder import read_history, write_history
+
+    write_run(tmp_path, "sgdm", 0, [0.5, 0.4, 0.3, 0.2])
+    write_run(tmp_path, "adam", 0, [0.5, 0.4, 0.3, 0.2])
+    resumed = tmp_path / "runs" / "sgdm-s0"
+    write_history(resumed, [{**row, "epoch_time_s": 900.0} for row in read_history(resumed)])
+    manifest = json.loads((resumed / "manifest.json").read_text())
+    (resumed / "manifest.json").write_text(json.dumps({**manifest, "wall_time_s": 1800.0, "resumed_from_epoch": 2}))
+    older = tmp_path / "runs" / "adam-s0"  # a trainer that did not time its first epoch
+    rows = read_history(older)
+    write_history(older, [{k: v for k, v in rows[0].items() if k != "epoch_time_s"}, *rows[1:]])
+    text = "\n".join(runs_section(load_study(tmp_path)))
+    table = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
+    assert table["| sgdm-s0"].endswith("| 1.00 |")  # 4 x 900 s, not the last leg's 1,800 s
+    assert table["| adam-s0"].endswith("| n/a |")
+    assert "Training time (h)" in table["| Run"]
