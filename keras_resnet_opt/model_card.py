@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch
+from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch, read_history
 
 CARD = "README.md"
 # What the training pipeline's augmentation does (keras_resnet_opt.data.pipeline), in words.
@@ -49,6 +49,22 @@ def _optimizer_text(manifest):
     elif summary.get("weight_decay"):
         parts.append(f"decoupled weight decay {summary['weight_decay']:g}")
     return ", ".join(parts)
+
+
+def _time_line(run_dir, manifest):
+    """How long training took: every session's epochs (the history), and the last session's part (the manifest).
+
+    A resumed run's manifest times only the session that finished it, so its
+    ``wall_time_s`` alone would understate a run trained over several.
+    """
+    last = (
+        f"the last session's part {manifest.get('wall_time_s', 0) / 3600:.1f} h, resumed from epoch "
+        f"{manifest.get('resumed_from_epoch', 0)}"
+    )
+    times = [row.get("epoch_time_s") for row in read_history(run_dir)]
+    if not times or any(not isinstance(t, (int, float)) or not math.isfinite(t) for t in times):
+        return f"- Wall time: {last} (the history does not time every epoch)"
+    return f"- Training time {sum(times) / 3600:.1f} h, the sum of its {len(times)} epochs' wall times ({last})"
 
 
 def render_card(run_dir, export_name, evaluation=None, published=None, trained_on=None):
@@ -152,8 +168,7 @@ def render_card(run_dir, export_name, evaluation=None, published=None, trained_o
         (f"- Code: commit `{code['commit']}`{' (uncommitted changes)' if code.get('dirty') else ''}."
          if code.get("commit") else "- Code: commit not recorded (the run predates that manifest field)."),
         f"- Hardware: {manifest.get('device')}; " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
-        f"- Wall time {manifest.get('wall_time_s', 0) / 3600:.1f} h (this session's part; resumed from epoch "
-        f"{manifest.get('resumed_from_epoch', 0)})" + (f"; finished {trained_on}." if trained_on else "."),
+        _time_line(run_dir, manifest) + (f"; finished {trained_on}." if trained_on else "."),
         "",
     ]
     return "\n".join(lines)

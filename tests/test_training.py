@@ -248,3 +248,18 @@ def test_batch_norm_over_parts_of_the_batch_trains_and_is_recorded(tmp_path, syn
     uneven = smoke_config(synthetic_dir, optimizer="sgdm", epochs=1, bn_groups=8, train_subset=280)
     with pytest.raises(ValueError, match=r"the last batch of an epoch, 12 of 236 training images"):
         train(uneven, tmp_path / "r2", tmp_path / "s2")
+
+
+def test_the_model_card_times_every_session_of_a_resumed_run(tmp_path):
+    """A run resumed at epoch 2: the card sums all its epochs' times, and still names the last session's part."""
+    from run_dirs import write_run_dir
+
+    from keras_resnet_opt.model_card import _time_line
+
+    manifest = {"wall_time_s": 1800.0, "resumed_from_epoch": 2}
+    run = write_run_dir(tmp_path / "r", {}, [{"epoch": e, "epoch_time_s": 1800.0} for e in (1, 2, 3)], manifest)
+    line = _time_line(run, manifest)
+    assert line.startswith("- Training time 1.5 h, the sum of its 3 epochs' wall times")
+    assert "the last session's part 0.5 h, resumed from epoch 2" in line
+    write_run_dir(run, {}, [{"epoch": 1}, {"epoch": 2, "epoch_time_s": 1800.0}], manifest)  # an untimed epoch
+    assert _time_line(run, manifest).startswith("- Wall time: the last session's part 0.5 h")
