@@ -52,19 +52,24 @@ def _optimizer_text(manifest):
 
 
 def _time_line(run_dir, manifest):
-    """How long training took: every session's epochs (the history), and the last session's part (the manifest).
+    """How long training took, for a run trained in one session or resumed over several.
 
     A resumed run's manifest times only the session that finished it, so its
-    ``wall_time_s`` alone would understate a run trained over several.
+    ``wall_time_s`` alone would understate a run trained over several; the
+    history's epoch times cover every session (epochs only).
     """
-    last = (
-        f"the last session's part {manifest.get('wall_time_s', 0) / 3600:.1f} h, resumed from epoch "
-        f"{manifest.get('resumed_from_epoch', 0)}"
-    )
+    session = manifest.get("wall_time_s", 0) / 3600
+    resumed = manifest.get("resumed_from_epoch") or 0
+    if not resumed:
+        return f"- Wall time {session:.1f} h in one session (start-up, training, evaluation and export)"
+    last = f"the last session, resumed from epoch {resumed}, took {session:.1f} h from start to export"
     times = [row.get("epoch_time_s") for row in read_history(run_dir)]
     if not times or any(not isinstance(t, (int, float)) or not math.isfinite(t) for t in times):
-        return f"- Wall time: {last} (the history does not time every epoch)"
-    return f"- Training time {sum(times) / 3600:.1f} h, the sum of its {len(times)} epochs' wall times ({last})"
+        return f"- Wall time: {last}; the history does not time every epoch, so the whole is not known"
+    return (
+        f"- Training time {sum(times) / 3600:.1f} h over every session, the sum of its {len(times)} epochs' wall "
+        f"times (epochs only; {last})"
+    )
 
 
 def render_card(run_dir, export_name, evaluation=None, published=None, trained_on=None):

@@ -570,6 +570,6 @@ def test_the_runs_table_times_every_leg_of_a_resumed_run(tmp_path):
     write_history(older, [{k: v for k, v in rows[0].items() if k != "epoch_time_s"}, *rows[1:]])
     text = "\n".join(runs_section(load_study(tmp_path)))
     table = {line.split(" | ")[0]: line for line in text.splitlines() if line.startswith("| ")}
-    assert table["| sgdm-s0"].endswith("| 1.00 |")  # 4 x 900 s, not the last leg's 1,800 s
+    assert table["| sgdm-s0"].endswith("| 60 |")  # 4 x 900 s, not the last leg's 1,800 s
     assert table["| adam-s0"].endswith("| n/a |")
-    assert "Training time (h)" in table["| Run"]
+    assert "Training time (min)" in table["| Run"]

@@ -259,7 +259,9 @@ def test_the_model_card_times_every_session_of_a_resumed_run(tmp_path):
     manifest = {"wall_time_s": 1800.0, "resumed_from_epoch": 2}
     run = write_run_dir(tmp_path / "r", {}, [{"epoch": e, "epoch_time_s": 1800.0} for e in (1, 2, 3)], manifest)
     line = _time_line(run, manifest)
-    assert line.startswith("- Training time 1.5 h, the sum of its 3 epochs' wall times")
-    assert "the last session's part 0.5 h, resumed from epoch 2" in line
+    assert line.startswith("- Training time 1.5 h over every session, the sum of its 3 epochs' wall times")
+    assert "the last session, resumed from epoch 2, took 0.5 h from start to export" in line
     write_run_dir(run, {}, [{"epoch": 1}, {"epoch": 2, "epoch_time_s": 1800.0}], manifest)  # an untimed epoch
-    assert _time_line(run, manifest).startswith("- Wall time: the last session's part 0.5 h")
+    assert _time_line(run, manifest).startswith("- Wall time: the last session, resumed from epoch 2, took 0.5 h")
+    one_session = {"wall_time_s": 7200.0, "resumed_from_epoch": 0}  # the manifest times the whole run
+    assert _time_line(run, one_session).startswith("- Wall time 2.0 h in one session (start-up, training,")

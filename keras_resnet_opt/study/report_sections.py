@@ -214,12 +214,12 @@ def _planned_missing(study):
     return missing
 
 
-def _training_hours(run):
-    """Hours of a run's recorded epochs (``epoch_time_s`` summed over its history), "n/a" when any is missing."""
+def _training_minutes(run):
+    """Minutes of a run's recorded epochs (``epoch_time_s`` summed over its history), "n/a" when any is missing."""
     times = run.history.get("epoch_time_s")
     if times is None or not len(times) or times.isna().any():
         return "n/a"
-    return fmt_value(float(times.sum()) / 3600.0, digits=2)
+    return fmt_value(float(times.sum()) / 60.0, digits=0)
 
 
 def runs_section(study):
@@ -246,16 +246,18 @@ def runs_section(study):
                     + (f" at epoch {r.manifest.get('diverged_at_epoch')}" if r.status == STATUS_DIVERGED else ""),
                     f"{r.epochs_completed}/{r.epochs}",
                     fmt_value(final["test_error"], 100.0),
-                    _training_hours(r),
+                    _training_minutes(r),
                 ]
             )
-        header = ["Run", "Variant", "Seed", "Status", "Epochs", "Final test error %", "Training time (h)"]
+        header = ["Run", "Variant", "Seed", "Status", "Epochs", "Final test error %", "Training time (min)"]
         lines += [
             markdown_table(header, body),
             "",
             "Training time: the sum of the run's epoch wall times in its history, over every leg of a resumed run "
-            "(the manifest's `wall_time_s` is its last leg only). It counts what the machine did meanwhile "
-            "(another job, a pause), so it describes the run and compares no optimizers.",
+            "(the manifest's `wall_time_s` times its last leg only). Epochs only: start-up, the final save and "
+            "export, and work lost to an interruption are left out. An epoch's time includes whatever the machine "
+            "did meanwhile (another job, a pause during the epoch), so the column describes the run and compares "
+            "no optimizers.",
             "",
         ]
     if study.unfinished_runs:
