@@ -15,7 +15,7 @@ import math
 from pathlib import Path
 
 from keras_resnet_opt.atomic import write_text
-from keras_resnet_opt.training.run_folder import MANIFEST, manifest_steps_per_epoch, read_history
+from keras_resnet_opt.training.run_folder import MANIFEST, epochs_seconds, manifest_steps_per_epoch, read_history
 
 CARD = "README.md"
 # What the training pipeline's augmentation does (keras_resnet_opt.data.pipeline), in words.
@@ -63,11 +63,12 @@ def _time_line(run_dir, manifest):
     if not resumed:
         return f"- Wall time {session:.1f} h in one session (start-up, training, evaluation and export)"
     last = f"the last session, resumed from epoch {resumed}, took {session:.1f} h from start to export"
-    times = [row.get("epoch_time_s") for row in read_history(run_dir)]
-    if not times or any(not isinstance(t, (int, float)) or not math.isfinite(t) for t in times):
+    rows = read_history(run_dir)
+    seconds = epochs_seconds(rows)
+    if seconds is None:
         return f"- Wall time: {last}; the history does not time every epoch, so the whole is not known"
     return (
-        f"- Training time {sum(times) / 3600:.1f} h over every session, the sum of its {len(times)} epochs' wall "
+        f"- Training time {seconds / 3600:.1f} h over every session, the sum of its {len(rows)} epochs' wall "
         f"times (epochs only; {last})"
     )
 

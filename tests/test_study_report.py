@@ -573,3 +573,13 @@ def test_the_runs_table_times_every_leg_of_a_resumed_run(tmp_path):
     assert table["| sgdm-s0"].endswith("| 60 |")  # 4 x 900 s, not the last leg's 1,800 s
     assert table["| adam-s0"].endswith("| n/a |")
     assert "Training time (min)" in table["| Run"]
+
+
+def test_epochs_seconds_reads_rows_from_json_and_from_a_frame():
+    from keras_resnet_opt.training.run_folder import epochs_seconds
+
+    assert epochs_seconds([{"epoch_time_s": 60.0}, {"epoch_time_s": 120}]) == 180.0
+    assert epochs_seconds(pd.DataFrame({"epoch_time_s": [60, 120]}).to_dict("records")) == 180.0  # NumPy ints
+    assert epochs_seconds([]) is None
+    assert epochs_seconds([{"epoch_time_s": 60.0}, {"epoch_time_s": None}]) is None
+    assert epochs_seconds(pd.DataFrame({"epoch_time_s": [60.0, float("nan")]}).to_dict("records")) is None

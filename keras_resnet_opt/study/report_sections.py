@@ -16,7 +16,7 @@ from keras_resnet_opt.study import aggregate, measures, published
 from keras_resnet_opt.study.optimizer_notes import optimizer_notes
 from keras_resnet_opt.study.runs import is_main_variant, variant_of, variant_sort_key
 from keras_resnet_opt.study.tables import fmt_pm, fmt_setting, fmt_value, markdown_table
-from keras_resnet_opt.training.run_folder import STATUS_DIVERGED
+from keras_resnet_opt.training.run_folder import STATUS_DIVERGED, epochs_seconds
 
 
 def _pct(mean, half):
@@ -215,11 +215,9 @@ def _planned_missing(study):
 
 
 def _training_minutes(run):
-    """Minutes of a run's recorded epochs (``epoch_time_s`` summed over its history), "n/a" when any is missing."""
-    times = run.history.get("epoch_time_s")
-    if times is None or not len(times) or times.isna().any():
-        return "n/a"
-    return fmt_value(float(times.sum()) / 60.0, digits=0)
+    """Minutes of a run's recorded epochs (`run_folder.epochs_seconds`), "n/a" when any is untimed."""
+    seconds = epochs_seconds(run.history.to_dict("records"))
+    return "n/a" if seconds is None else fmt_value(seconds / 60.0, digits=0)
 
 
 def runs_section(study):

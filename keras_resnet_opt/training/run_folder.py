@@ -40,6 +40,7 @@ Three rules keep what is already written:
 
 import json
 import math
+import numbers
 import os
 import re
 import shutil
@@ -100,6 +101,20 @@ def read_history(run_dir):
     if not path.is_file():
         return []
     return json.loads(path.read_text())
+
+
+def epochs_seconds(rows):
+    """Seconds of training in history `rows`: their ``epoch_time_s`` summed over every leg of a resumed run.
+
+    None when there is no row or any epoch is untimed (missing, null or NaN),
+    since the sum would then understate the run. The manifest's
+    ``wall_time_s`` cannot give this: it times only the session that finished
+    the run. One rule for the reports' Runs table and the model card.
+    """
+    times = [row.get("epoch_time_s") for row in rows]
+    if not times or any(not isinstance(t, numbers.Real) or not math.isfinite(t) for t in times):
+        return None  # numbers.Real: NumPy's scalars too, when the rows come from a DataFrame
+    return float(sum(times))
 
 
 def write_history(run_dir, rows):
