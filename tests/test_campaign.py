@@ -226,6 +226,23 @@ def test_the_committed_plan_is_what_make_plan_writes_and_names_every_output_once
         job.name for job in jobs if job.name.startswith("cpu-budget-30-")}
 
 
+def test_the_follow_up_plan_is_committed_parses_with_this_code_and_writes_nothing_the_main_plan_does():
+    """The --bn-groups follow-up runs from a newer clone than the main campaign's: its flags must parse now."""
+    from keras_resnet_opt.cli.train import build_parser, config_from_args
+
+    repo = Path(__file__).resolve().parents[1]
+    maker = runpy.run_path(str(repo / "results/campaign/make_plan.py"))
+    for file_name, make in maker["PLANS"].items():
+        assert json.loads((repo / "results/campaign" / file_name).read_text()) == make()
+    follow_up = load_plan(repo / "results/campaign/plan-bn-groups.json")
+    main_outputs = {out for job in load_plan(repo / "results/campaign/plan.json") for out in job.outputs()}
+    assert not main_outputs & {out for job in follow_up for out in job.outputs()}
+    assert [job.name for job in follow_up if job.keep_checkpoints] == [maker["BN_GROUPS_RUN"]]
+    config = config_from_args(build_parser().parse_args(follow_up[0].argv[1:]))
+    assert (config.preset, config.optimizer, config.model, config.bn_groups, config.seed) == (
+        "he2016", "sgdm", "resnet20", 2, 0)
+
+
 PROBE = """
 import json, os, sys
 from pathlib import Path
