@@ -33,8 +33,8 @@ SEED_PORT = "keras_resnet_opt.study.seed_port:SeedPortPadam"
 JPEG_COPY = "../cifar10-q75-shift4"
 HE_RUN = "he2016-resnet20-sgdm-s0"
 HE_JPEG_RUN = "he2016-jpeg-cost-resnet20-sgdm-s0"
-HE_JPEG_RUNS = "results/he2016/jpeg-cost/runs-164ep"
-BN_GROUPS_RUN = "he2016-bn2-resnet20-sgdm-s0"  # the follow-up campaign's one job (bn_groups_plan)  # its own folder: it pairs with the He run, not the 10-epoch runs
+HE_JPEG_RUNS = "results/he2016/jpeg-cost/runs-164ep"  # its own folder: it pairs with the He run, not the 10-epoch runs
+BN_GROUPS_RUN = "he2016-bn2-resnet20-sgdm-s0"  # the follow-up campaign's one job (bn_groups_plan)
 # #17's optional check, last in the queue so that it only takes time left over: is the rate tuned at 10 epochs
 # still the best at 30? These two at 3x and /3 their tuned rate, seed 0, set beside the 30-epoch arm's own
 # seed-0 runs by its report (keras_resnet_opt/study/rate_check.py). Added on 2026-12-05.
@@ -153,6 +153,6 @@ PLANS = {"plan.json": plan, "plan-bn-groups.json": bn_groups_plan}
 
 if __name__ == "__main__":
     for file_name, make in PLANS.items():
-        path = Path(__file__).with_name(file_name)
-        path.write_text(json.dumps(make(), indent=1) + "\n")
-        print(f"{path}: {len(make()['jobs'])} jobs")
+        path, jobs = Path(__file__).with_name(file_name), make()
+        path.write_text(json.dumps(jobs, indent=1) + "\n")
+        print(f"{path}: {len(jobs['jobs'])} jobs")
