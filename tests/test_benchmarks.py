@@ -77,3 +77,22 @@ def test_profile_attributes_op_time_and_the_fused_batch_norm_runs(tmp_path):
     assert any("FusedBatchNorm" in t and "Grad" not in t for t in op_types)
     assert any("FusedBatchNormGrad" in t for t in op_types)
     assert "SquaredDifference" not in op_types
+
+
+def test_bn_groups_times_each_group_count_per_step_and_layer_alone(tmp_path):
+    path = tmp_path / "bn_groups.json"
+    out = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bn_groups.py"), "--model", "resnet8", "--images", "96",
+         "--batch-size", "32", "--repeats", "1", "--layer-rounds", "1", "--json", str(path)],
+        capture_output=True, text=True, cwd=REPO, timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    record = json.loads(path.read_text())
+    for figures in (record["images_per_s"], record["layer_ms"]):
+        assert set(figures) == {"1", "2"} and all(len(v) == 1 and v[0] > 0 for v in figures.values())
+    assert "| 2 |" in out.stdout
+    refused = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bn_groups.py"), "--groups", "1,3", "--batch-size", "32"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert refused.returncode == 2 and "do not split --batch-size 32" in refused.stderr

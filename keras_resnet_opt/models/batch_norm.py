@@ -25,9 +25,11 @@ channels-last 4-D), the layer is Keras' own.
 parts of the batch, in order, as data-parallel training on that many devices
 without synchronised batch norm does: He et al. trained their CIFAR ResNets
 with batch 128 on two GPUs, so their statistics came from 64 images each.
-The parts are laid side by side as channels, so one fused kernel still
-normalises them all; the moving averages take the mean over the parts of
-their means and (plain) variances. Inference uses the moving averages, as
+Each part goes through the fused kernel on its own (a split along the
+batch axis shares the input's memory, so the parts cost no copy; laying
+them side by side as channels for one kernel call cost four transposes a
+layer, `benchmarks/README.md`); the moving averages take the mean over the
+parts of their means and (plain) variances. Inference uses the moving averages, as
 always, so an exported model does not depend on it.
 """
 
@@ -85,39 +87,37 @@ class FusedBatchNormalization(layers.BatchNormalization):
                 inputs, gamma, beta, mean=tf.cast(self.moving_mean, "float32"),
                 variance=tf.cast(self.moving_variance, "float32"), epsilon=self.epsilon, is_training=False)
             return tf.cast(outputs, self.compute_dtype)
-        grouped = self.groups > 1
-        if grouped:
-            inputs, gamma, beta = self._side_by_side(tf, inputs, gamma, beta)
-        outputs, mean, corrected = tf.compat.v1.nn.fused_batch_norm(
-            inputs, gamma, beta, epsilon=self.epsilon, is_training=True)
-        count = tf.cast(tf.size(inputs) // tf.shape(inputs)[-1], "float32")
-        # Back from Bessel-corrected to the plain variance Keras averages; a
-        # single value per channel has variance 0 (the corrected one is inf).
-        variance = tf.where(count > 1.0, corrected * (count - 1.0) / tf.maximum(count, 1.0), 0.0)
-        if grouped:
-            outputs = self._back_in_order(tf, outputs)
-            mean = tf.reduce_mean(tf.reshape(mean, (self.groups, -1)), axis=0)
-            variance = tf.reduce_mean(tf.reshape(variance, (self.groups, -1)), axis=0)
+        parts = self._parts(tf, inputs)
+        normalised, means, variances = [], [], []
+        for part in parts:
+            outputs, mean, corrected = tf.compat.v1.nn.fused_batch_norm(
+                part, gamma, beta, epsilon=self.epsilon, is_training=True)
+            count = tf.cast(tf.size(part) // tf.shape(part)[-1], "float32")
+            # Back from Bessel-corrected to the plain variance Keras averages; a
+            # single value per channel has variance 0 (the corrected one is inf).
+            normalised.append(outputs)
+            means.append(mean)
+            variances.append(tf.where(count > 1.0, corrected * (count - 1.0) / tf.maximum(count, 1.0), 0.0))
+        if len(parts) == 1:
+            outputs, mean, variance = normalised[0], means[0], variances[0]
+        else:
+            outputs = tf.concat(normalised, 0)
+            mean, variance = tf.add_n(means) / len(parts), tf.add_n(variances) / len(parts)
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1.0 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + variance * (1.0 - self.momentum))
         return tf.cast(outputs, self.compute_dtype)
 
-    def _side_by_side(self, tf, inputs, gamma, beta):
-        """``(N, H, W, C)`` as ``(N / G, H, W, G * C)``: part g of the batch becomes channels g*C..(g+1)*C-1."""
-        shape = tf.shape(inputs)
+    def _parts(self, tf, inputs):
+        """The batch as ``groups`` equal consecutive parts (the whole batch alone when ``groups`` is 1).
+
+        A split along the batch axis shares the input's buffer, so the parts
+        cost no copy; the one copy is the concatenation of their outputs.
+        """
+        if self.groups == 1:
+            return [inputs]
         tf.debugging.assert_equal(
-            shape[0] % self.groups, 0,
+            tf.shape(inputs)[0] % self.groups, 0,
             message=f"Batch-norm groups: a batch must split into {self.groups} equal parts; pick a batch size (and "
             f"a training-set size) whose last batch does too.",
         )  # fmt: skip
-        channels = inputs.shape[-1]
-        parts = tf.reshape(inputs, (self.groups, shape[0] // self.groups, shape[1], shape[2], channels))
-        wide = tf.reshape(tf.transpose(parts, (1, 2, 3, 0, 4)), (-1, shape[1], shape[2], self.groups * channels))
-        return wide, tf.tile(gamma, (self.groups,)), tf.tile(beta, (self.groups,))
-
-    def _back_in_order(self, tf, outputs):
-        """The inverse of `_side_by_side` for the normalised outputs."""
-        shape = tf.shape(outputs)
-        channels = outputs.shape[-1] // self.groups
-        parts = tf.reshape(outputs, (shape[0], shape[1], shape[2], self.groups, channels))
-        return tf.reshape(tf.transpose(parts, (3, 0, 1, 2, 4)), (-1, shape[1], shape[2], channels))
+        return tf.split(inputs, self.groups, axis=0)
