@@ -38,7 +38,6 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-
 def compiled_model(model_name, groups):
     """``model_name`` with BatchNorm statistics over ``groups`` parts of each batch, compiled with ``sgdm``."""
     import keras
