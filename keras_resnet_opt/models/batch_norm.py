@@ -25,11 +25,10 @@ channels-last 4-D), the layer is Keras' own.
 parts of the batch, in order, as data-parallel training on that many devices
 without synchronised batch norm does: He et al. trained their CIFAR ResNets
 with batch 128 on two GPUs, so their statistics came from 64 images each.
-Each part goes through the fused kernel on its own (a split along the
-batch axis shares the input's memory, so the parts cost no copy; laying
-them side by side as channels for one kernel call cost four transposes a
-layer, `benchmarks/README.md`); the moving averages take the mean over the
-parts of their means and (plain) variances. Inference uses the moving averages, as
+Each part goes through the fused kernel on its own (`_parts`; laying them
+side by side as channels for one kernel call cost four transposes a layer,
+`benchmarks/README.md`); the moving averages take the mean over the parts
+of their means and (plain) variances. Inference uses the moving averages, as
 always, so an exported model does not depend on it.
 """
 
@@ -92,11 +91,11 @@ class FusedBatchNormalization(layers.BatchNormalization):
         for part in parts:
             outputs, mean, corrected = tf.compat.v1.nn.fused_batch_norm(
                 part, gamma, beta, epsilon=self.epsilon, is_training=True)
+            normalised.append(outputs)
+            means.append(mean)
             count = tf.cast(tf.size(part) // tf.shape(part)[-1], "float32")
             # Back from Bessel-corrected to the plain variance Keras averages; a
             # single value per channel has variance 0 (the corrected one is inf).
-            normalised.append(outputs)
-            means.append(mean)
             variances.append(tf.where(count > 1.0, corrected * (count - 1.0) / tf.maximum(count, 1.0), 0.0))
         if len(parts) == 1:
             outputs, mean, variance = normalised[0], means[0], variances[0]
@@ -110,8 +109,9 @@ class FusedBatchNormalization(layers.BatchNormalization):
     def _parts(self, tf, inputs):
         """The batch as ``groups`` equal consecutive parts (the whole batch alone when ``groups`` is 1).
 
-        A split along the batch axis shares the input's buffer, so the parts
-        cost no copy; the one copy is the concatenation of their outputs.
+        TensorFlow's split kernel shares the input's buffer along the first
+        axis when the parts stay aligned (as a batch of images does), so the
+        parts cost no copy; the one copy is the concatenation of their outputs.
         """
         if self.groups == 1:
             return [inputs]
