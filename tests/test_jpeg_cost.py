@@ -115,3 +115,27 @@ def test_one_pair_gives_its_difference_without_an_interval_under_a_name_of_its_o
                  str(original), "--jpeg-cost-name", "jpeg_cost_164ep.json"]) == 0  # fmt: skip
     assert json.loads((out / "jpeg_cost_164ep.json").read_text())["n_pairs"] == 1
     assert not (out / "jpeg_cost.json").exists()
+
+
+def test_a_pair_with_saved_predictions_gets_an_exact_mcnemar_test_over_the_test_images(tmp_path):
+    """Two versions of the same images, in the same order: the images pair up; hand-counted discordant images."""
+    from keras_resnet_opt.training.run_folder import write_test_predictions
+
+    damaged, original = _study(tmp_path)
+    labels = np.arange(40) % 10
+    original_pred, damaged_pred = labels.copy(), labels.copy()
+    original_pred[:3] = (labels[:3] + 1) % 10  # 3 images only the damaged run gets right
+    damaged_pred[3:12] = (labels[3:12] + 1) % 10  # 9 only the original run gets right
+    damaged_pred[30] = original_pred[30] = (labels[30] + 2) % 10  # both wrong: not discordant
+    write_test_predictions(original / "budget-sgdm-s0", original_pred, labels)
+    write_test_predictions(damaged / "jpeg-s0", damaged_pred, labels)
+    pairs = jpeg_cost(damaged, original)["pairs"]
+    images = pairs[0]["test_images"]
+    assert (images["images"], images["only_original_right"], images["only_damaged_right"]) == (40, 9, 3)
+    assert images["mcnemar_p_exact"] == pytest.approx(stats.binomtest(3, 12, 0.5).pvalue, rel=1e-2)
+    half = stats.norm.ppf(0.975) * np.sqrt(12 - 6**2 / 40) / 40
+    assert images["difference_half_width_pp"] == pytest.approx(100 * half, abs=0.01)
+    assert pairs[1]["test_images"] is None  # seed 1 saved no predictions
+    write_test_predictions(damaged / "jpeg-s0", damaged_pred, np.roll(labels, 1))
+    with pytest.raises(ValueError, match="saved different test labels"):
+        jpeg_cost(damaged, original)

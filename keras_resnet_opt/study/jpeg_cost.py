@@ -12,7 +12,12 @@ measured cost of a second helping of the damage; the cost of the first (the
 copy against the originals) is estimated from it, and is said to be an
 estimate wherever it is quoted.
 
-Only final-epoch numbers are compared, as everywhere in the project.
+Only final-epoch numbers are compared, as everywhere in the project. Where
+both runs of a pair saved their per-image test predictions, the pair also gets
+an exact McNemar test over the test images: the two runs see two versions of
+the same 10,000 images, in the same order, so the images pair up, and the test
+says how much of one pair's difference the test sample alone could produce
+(not how much another seed would move it).
 """
 
 import json
@@ -20,8 +25,8 @@ import math
 from pathlib import Path
 
 from keras_resnet_opt.data.constants import COPY_PROVENANCE as PROVENANCE
-from keras_resnet_opt.study.stats import CONFIDENCE, paired_t
-from keras_resnet_opt.training.run_folder import STATUS_FINISHED, read_manifest
+from keras_resnet_opt.study.stats import CONFIDENCE, mcnemar, paired_t
+from keras_resnet_opt.training.run_folder import STATUS_FINISHED, read_manifest, read_test_predictions
 
 # Fields two paired runs may differ in: where their data and their folder are. Everything else must match.
 MAY_DIFFER = ("data_dir", "run_name")
@@ -89,6 +94,31 @@ def _differences(a, b):
                   if k not in MAY_DIFFER and a["config"].get(k) != b["config"].get(k))  # fmt: skip
 
 
+def _test_images(damaged_dir, original_dir, damaged, original, confidence):
+    """The pair's per-image comparison on the test set, or None when a run saved no predictions.
+
+    Raises:
+        ValueError: the two runs' test labels differ (not the same images in
+            the same order), so their images cannot be paired.
+    """
+    saved = [read_test_predictions(Path(folder) / manifest["run_name"])
+             for folder, manifest in ((original_dir, original), (damaged_dir, damaged))]  # fmt: skip
+    if any(s is None for s in saved):
+        return None
+    (o_pred, o_labels), (d_pred, d_labels) = saved
+    if o_labels.shape != d_labels.shape or not (o_labels == d_labels).all():
+        raise ValueError(f"Runs {damaged['run_name']!r} and {original['run_name']!r} saved different test labels, "
+                         "so their test images do not pair up; test both on the same split in the same order.")
+    test = mcnemar(o_pred == o_labels, d_pred == d_labels)
+    return {
+        "images": test.n,
+        "only_original_right": test.only_a,
+        "only_damaged_right": test.only_b,
+        "mcnemar_p_exact": float(f"{test.p_exact:.3g}"),  # 3 significant digits: tiny p stays above 0
+        "difference_half_width_pp": round(100.0 * test.accuracy_difference_half_width(confidence), 2),
+    }
+
+
 def _paired(values, confidence):
     result = paired_t(values)
     low, high = result.interval(confidence)
@@ -103,14 +133,17 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
     """The paired cost of the damaged copy, as a JSON-ready ``dict``.
 
     Per seed: final test error (%) and final train loss on each copy, and
-    their differences (damaged - original); over seeds: each difference's mean,
+    their differences (damaged - original), and the per-image McNemar test
+    where both saved predictions (``test_images``: the discordant counts, the
+    exact p, and the half-width of the normal interval that resampling the
+    test images alone gives the difference); over seeds: each difference's mean,
     its two-sided t-interval at ``confidence`` and the p of "no cost"; the
     damaged copy's ``PROVENANCE.json`` (quality, grid shift, PSNR against the
     copy) when it lies beside ``damaged_dir``.
 
     Raises:
         ValueError: no finished damaged run, a run without a partner
-            (``pair_runs``), or a provenance whose source is not the data the
+            (``pair_runs``), a pair whose test labels differ, or a provenance whose source is not the data the
             original runs trained on.
     """
     pairs = pair_runs(damaged_dir, original_dir)
@@ -129,6 +162,7 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
             "damaged_train_loss": round(damaged["final"]["train_loss"], 4),
             "original_train_loss": round(original["final"]["train_loss"], 4),
             "train_loss_difference": round(damaged["final"]["train_loss"] - original["final"]["train_loss"], 4),
+            "test_images": _test_images(damaged_dir, original_dir, damaged, original, confidence),
         })
     provenance_path = Path(damaged_dir).parent / PROVENANCE
     damage = json.loads(provenance_path.read_text()) if provenance_path.is_file() else None
