@@ -143,8 +143,8 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
 
     Raises:
         ValueError: no finished damaged run, a run without a partner
-            (``pair_runs``), a pair whose test labels differ, or a provenance whose source is not the data the
-            original runs trained on.
+            (``pair_runs``), a pair whose test labels differ, or a provenance
+            whose source is not the data the original runs trained on.
     """
     pairs = pair_runs(damaged_dir, original_dir)
     if not pairs:
