@@ -4,11 +4,12 @@ import json
 import sys
 from pathlib import Path
 
+from keras_resnet_opt.atomic import write_json
 from keras_resnet_opt.cli.common import EXIT_ERROR, EXIT_OK, fail, make_parser
 
 EXIT_CODES = {
     EXIT_OK: "summary.json and curves.png written (and the model card with --saved-model, jpeg_cost.json or "
-    "--jpeg-cost-name with --jpeg-cost)",
+    "--jpeg-cost-name with --jpeg-cost, SETTING_change.json or --setting-change-name with --setting-change)",
     EXIT_ERROR: "an unexpected error",
 }
 
@@ -48,20 +49,37 @@ def build_parser():
     )
     p.add_argument(
         "--paired-with", metavar="RUNS",
-        help="the same runs on the copy itself; required with --jpeg-cost (default: none)",
+        help="the runs the --jpeg-cost or --setting-change runs are paired with by seed: the same runs on the copy "
+        "itself, without the change; required with either (default: none)",
     )
     p.add_argument(
         "--jpeg-cost-name", metavar="FILE", default="jpeg_cost.json",
         help="file name in --out for the --jpeg-cost comparison, so that several can lie side by side "
         "(default: jpeg_cost.json)",
     )
+    p.add_argument(
+        "--setting-change", metavar="RUNS",
+        help="also write SETTING_change.json: the runs in RUNS, trained with --setting changed, paired by seed with "
+        "those in --paired-with (keras_resnet_opt/study/setting_change.py) (default: not written)",
+    )
+    p.add_argument(
+        "--setting", metavar="FIELD",
+        help="the RunConfig field the --setting-change runs changed, e.g. bn_groups; required with it (default: none)",
+    )
+    p.add_argument(
+        "--setting-change-name", metavar="FILE",
+        help="file name in --out for the --setting-change comparison (default: SETTING_change.json)",
+    )
     return p
 
 
 def main(argv=None):
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if bool(args.jpeg_cost) != bool(args.paired_with):
-        fail("--jpeg-cost and --paired-with go together: the damaged-copy runs and the same runs on the copy.")
+    if bool(args.jpeg_cost or args.setting_change) != bool(args.paired_with):
+        fail("--jpeg-cost or --setting-change and --paired-with go together: the changed runs and the same runs "
+             "without the change.")
+    if bool(args.setting_change) != bool(args.setting):
+        fail("--setting-change and --setting go together: the changed runs and the RunConfig field they changed.")
     from keras_resnet_opt.anchor import write_anchor_report
 
     try:
@@ -79,11 +97,15 @@ def main(argv=None):
             card = write_card(args.run_dir, args.saved_model, evaluation=evaluation,
                               published=(args.published_error, args.source), trained_on=args.trained_on)  # fmt: skip
         if args.jpeg_cost:
-            from keras_resnet_opt.atomic import write_json
             from keras_resnet_opt.study.jpeg_cost import jpeg_cost
 
             cost = jpeg_cost(args.jpeg_cost, args.paired_with)
             write_json(Path(args.out) / args.jpeg_cost_name, cost)
+        if args.setting_change:
+            from keras_resnet_opt.study.setting_change import setting_change
+
+            change = setting_change(args.setting_change, args.paired_with, args.setting)
+            write_json(Path(args.out) / (args.setting_change_name or f"{args.setting}_change.json"), change)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     print(json.dumps({
@@ -93,6 +115,9 @@ def main(argv=None):
         print(f"Wrote {card}")
     if args.jpeg_cost:
         print(f"JPEG cost: {json.dumps(cost['test_error_difference_pp'])} pp over {cost['n_pairs']} seed(s)")
+    if args.setting_change:
+        print(f"{args.setting} {change['base_value']!r} -> {change['changed_value']!r}: "
+              f"{json.dumps(change['test_error_difference_pp'])} pp over {change['n_pairs']} seed(s)")
     return EXIT_OK
 
 

@@ -31,6 +31,10 @@ and only the grid asks TensorFlow for the GPUs (see `grid.visible_gpus`).
   cannot show), `report_contrasts` and `report_claims` (pre-registration,
   claims).
 - `grid`: the optimizer x seed grid, each cell a train.py process.
+- `run_pairs`: finished runs paired by seed across two folders, the same
+  training but for one named difference; `jpeg_cost` (one more JPEG round
+  of the data) and `setting_change` (one RunConfig setting, e.g. the
+  batch-norm batch) report such pairs' differences.
 - `seed_port`: the seed report's broken Padam port, a plug-in optimizer for
   the cpu-budget study's control arm (imports Keras; nothing above does).
 

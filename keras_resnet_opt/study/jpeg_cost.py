@@ -21,31 +21,16 @@ says how much of one pair's difference the test sample alone could produce
 """
 
 import json
-import math
 from pathlib import Path
 
 from keras_resnet_opt.data.constants import COPY_PROVENANCE as PROVENANCE
-from keras_resnet_opt.study.stats import CONFIDENCE, mcnemar, paired_t
-from keras_resnet_opt.training.run_folder import STATUS_FINISHED, read_manifest, read_test_predictions
+from keras_resnet_opt.study import run_pairs
+from keras_resnet_opt.study.stats import CONFIDENCE
 
 # Fields two paired runs may differ in: where their data and their folder are. Everything else must match.
 MAY_DIFFER = ("data_dir", "run_name")
-
-
-def _finished_runs(runs_dir):
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        raise ValueError(f"{str(runs_dir)!r} is not a folder of runs; pass the runs/ folder the runs were written to.")
-    runs = {}
-    for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
-        manifest = read_manifest(run_dir)
-        if manifest is not None and manifest.get("status") == STATUS_FINISHED:
-            runs[run_dir.name] = manifest
-    return runs
-
-
-def _key(config):
-    return tuple(sorted((k, json.dumps(v, sort_keys=True)) for k, v in config.items() if k not in MAY_DIFFER))
+# How the JSON names the two runs of a pair: (base, changed).
+NAMES = ("original", "damaged")
 
 
 def pair_runs(damaged_dir, original_dir):
@@ -54,79 +39,21 @@ def pair_runs(damaged_dir, original_dir):
     configuration is the same in everything but ``MAY_DIFFER``, by seed.
 
     Raises:
-        ValueError: a damaged run has no such partner (which fields differ
-            from the nearest run with its seed is named), or two damaged runs
-            were trained on different data.
+        ValueError: as `run_pairs.pair_runs`; or a pair trained on the same
+            data, or the runs of one folder on different copies.
     """
-    damaged, original = _finished_runs(damaged_dir), _finished_runs(original_dir)
-    for folder, runs in ((original_dir, original), (damaged_dir, damaged)):
-        seen = {}
-        for name, manifest in runs.items():
-            other = seen.setdefault(_key(manifest["config"]), name)
-            if other != name:
-                raise ValueError(f"Runs {other!r} and {name!r} in {str(folder)!r} were trained the same way; "
-                                 "keep one of them there, or a seed would count twice.")
-    by_key = {_key(m["config"]): m for m in original.values()}
-    pairs = []
-    for name, manifest in damaged.items():
-        partner = by_key.get(_key(manifest["config"]))
-        if partner is None:
-            same_seed = [m for m in original.values() if m["config"].get("seed") == manifest["config"].get("seed")]
-            hint = "no finished run with its seed"
-            if same_seed:
-                nearest = min(same_seed, key=lambda m: len(_differences(m, manifest)))
-                hint = f"the nearest, {nearest['run_name']!r}, differs in {', '.join(_differences(nearest, manifest))}"
-            raise ValueError(f"Run {name!r} has no partner in {str(original_dir)!r} trained the same way: {hint}.")
-        if partner["data"]["checksum"] == manifest["data"]["checksum"]:
-            raise ValueError(f"Run {name!r} and {partner['run_name']!r} trained on the same data; nothing to compare.")
-        pairs.append((manifest, partner))
+    pairs = run_pairs.pair_runs(damaged_dir, original_dir, MAY_DIFFER)
+    for damaged, original in pairs:
+        if original["data"]["checksum"] == damaged["data"]["checksum"]:
+            raise ValueError(f"Run {damaged['run_name']!r} and {original['run_name']!r} trained on the same data; "
+                             "nothing to compare.")
     if len({o["data"]["checksum"] for _, o in pairs}) > 1:
         raise ValueError(f"The partners in {str(original_dir)!r} were trained on different copies; pair with one copy.")
     if len({m["data"]["checksum"] for m, _ in pairs}) > 1:
         raise ValueError(
             f"The runs in {str(damaged_dir)!r} were trained on different copies; keep one copy per folder."
         )
-    return sorted(pairs, key=lambda pair: pair[0]["config"]["seed"])
-
-
-def _differences(a, b):
-    return sorted(k for k in set(a["config"]) | set(b["config"])
-                  if k not in MAY_DIFFER and a["config"].get(k) != b["config"].get(k))  # fmt: skip
-
-
-def _test_images(damaged_dir, original_dir, damaged, original, confidence):
-    """The pair's per-image comparison on the test set, or None when a run saved no predictions.
-
-    Raises:
-        ValueError: the two runs' test labels differ (not the same images in
-            the same order), so their images cannot be paired.
-    """
-    saved = [read_test_predictions(Path(folder) / manifest["run_name"])
-             for folder, manifest in ((original_dir, original), (damaged_dir, damaged))]  # fmt: skip
-    if any(s is None for s in saved):
-        return None
-    (o_pred, o_labels), (d_pred, d_labels) = saved
-    if o_labels.shape != d_labels.shape or not (o_labels == d_labels).all():
-        raise ValueError(f"Runs {damaged['run_name']!r} and {original['run_name']!r} saved different test labels, "
-                         "so their test images do not pair up; test both on the same split in the same order.")
-    test = mcnemar(o_pred == o_labels, d_pred == d_labels)
-    return {
-        "images": test.n,
-        "only_original_right": test.only_a,
-        "only_damaged_right": test.only_b,
-        "mcnemar_p_exact": float(f"{test.p_exact:.3g}"),  # 3 significant digits: tiny p stays above 0
-        "difference_half_width_pp": round(100.0 * test.accuracy_difference_half_width(confidence), 2),
-    }
-
-
-def _paired(values, confidence):
-    result = paired_t(values)
-    low, high = result.interval(confidence)
-    return {
-        "mean": round(result.mean, 3),
-        "interval": [round(low, 3), round(high, 3)] if math.isfinite(low) else None,
-        "p_two_sided": round(result.p_two_sided(), 4) if result.n >= 2 else None,
-    }
+    return pairs
 
 
 def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
@@ -149,21 +76,9 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
     pairs = pair_runs(damaged_dir, original_dir)
     if not pairs:
         raise ValueError(f"No finished run in {str(damaged_dir)!r} yet; nothing to compare.")
-    rows = []
-    for damaged, original in pairs:
-        d_err, o_err = 100.0 * damaged["final"]["test_error"], 100.0 * original["final"]["test_error"]
-        rows.append({
-            "seed": damaged["config"]["seed"],
-            "damaged_run": damaged["run_name"],
-            "original_run": original["run_name"],
-            "damaged_test_error_pct": round(d_err, 2),
-            "original_test_error_pct": round(o_err, 2),
-            "test_error_difference_pp": round(d_err - o_err, 2),
-            "damaged_train_loss": round(damaged["final"]["train_loss"], 4),
-            "original_train_loss": round(original["final"]["train_loss"], 4),
-            "train_loss_difference": round(damaged["final"]["train_loss"] - original["final"]["train_loss"], 4),
-            "test_images": _test_images(damaged_dir, original_dir, damaged, original, confidence),
-        })
+    rows = [{**run_pairs.pair_row(damaged, original, NAMES),
+             "test_images": run_pairs.image_comparison(damaged_dir, original_dir, damaged, original, confidence, NAMES)}
+            for damaged, original in pairs]  # fmt: skip
     provenance_path = Path(damaged_dir).parent / PROVENANCE
     damage = json.loads(provenance_path.read_text()) if provenance_path.is_file() else None
     if damage is not None and damage.get("source_checksum") != pairs[0][1]["data"]["checksum"]:
@@ -174,10 +89,10 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
         "what": "final test error and train loss on the damaged copy minus on the copy, paired by seed",
         "confidence": confidence,
         "n_pairs": len(rows),
-        "test_error_difference_pp": _paired([r["test_error_difference_pp"] for r in rows], confidence),
-        "train_loss_difference": _paired([r["train_loss_difference"] for r in rows], confidence),
+        "test_error_difference_pp": run_pairs.paired_summary([r["test_error_difference_pp"] for r in rows], confidence),
+        "train_loss_difference": run_pairs.paired_summary([r["train_loss_difference"] for r in rows], confidence),
         "pairs": rows,
-        "recipe": {k: config.get(k) for k in ("preset", "model", "optimizer", "learning_rate", "epochs", "precision")},
+        "recipe": run_pairs.recipe(config),
         "damaged_data": {"source": pairs[0][0]["data"]["source"], "checksum": pairs[0][0]["data"]["checksum"]},
         "original_data": {"source": pairs[0][1]["data"]["source"], "checksum": pairs[0][1]["data"]["checksum"]},
         "damage": damage,
