@@ -74,25 +74,15 @@ def jpeg_cost(damaged_dir, original_dir, confidence=CONFIDENCE):
             whose source is not the data the original runs trained on.
     """
     pairs = pair_runs(damaged_dir, original_dir)
-    if not pairs:
-        raise ValueError(f"No finished run in {str(damaged_dir)!r} yet; nothing to compare.")
-    rows = [{**run_pairs.pair_row(damaged, original, NAMES),
-             "test_images": run_pairs.image_comparison(damaged_dir, original_dir, damaged, original, confidence, NAMES)}
-            for damaged, original in pairs]  # fmt: skip
+    compared = run_pairs.compare(pairs, damaged_dir, original_dir, confidence, NAMES)
     provenance_path = Path(damaged_dir).parent / PROVENANCE
     damage = json.loads(provenance_path.read_text()) if provenance_path.is_file() else None
     if damage is not None and damage.get("source_checksum") != pairs[0][1]["data"]["checksum"]:
         raise ValueError(f"{str(provenance_path)!r} says the damaged copy was made from other data than the runs in "
                          f"{str(original_dir)!r} trained on; pair the runs with runs on its source.")
-    config = pairs[0][0]["config"]
     return {
         "what": "final test error and train loss on the damaged copy minus on the copy, paired by seed",
-        "confidence": confidence,
-        "n_pairs": len(rows),
-        "test_error_difference_pp": run_pairs.paired_summary([r["test_error_difference_pp"] for r in rows], confidence),
-        "train_loss_difference": run_pairs.paired_summary([r["train_loss_difference"] for r in rows], confidence),
-        "pairs": rows,
-        "recipe": run_pairs.recipe(config),
+        **compared,
         "damaged_data": {"source": pairs[0][0]["data"]["source"], "checksum": pairs[0][0]["data"]["checksum"]},
         "original_data": {"source": pairs[0][1]["data"]["source"], "checksum": pairs[0][1]["data"]["checksum"]},
         "damage": damage,

@@ -101,7 +101,7 @@ def pair_runs(changed_dir, base_dir, may_differ):
     return sorted(pairs, key=lambda pair: pair[0]["config"]["seed"])
 
 
-def image_comparison(changed_dir, base_dir, changed, base, confidence, names):
+def _image_comparison(changed_dir, base_dir, changed, base, confidence, names):
     """The pair's per-image comparison on the test set, or None when a run saved no predictions.
 
     ``names`` (base, changed) name the discordant counts: ``only_<base>_right``
@@ -130,7 +130,7 @@ def image_comparison(changed_dir, base_dir, changed, base, confidence, names):
     }
 
 
-def paired_summary(values, confidence):
+def _paired_summary(values, confidence):
     """Mean, two-sided t-interval at ``confidence`` and p of "no difference" of per-pair differences
     (interval and p are None for a single pair)."""
     result = paired_t(values)
@@ -142,7 +142,7 @@ def paired_summary(values, confidence):
     }
 
 
-def pair_row(changed, base, names):
+def _pair_row(changed, base, names):
     """One pair's final test errors (%) and train losses, and their differences (changed - base)."""
     c_err, b_err = 100.0 * changed["final"]["test_error"], 100.0 * base["final"]["test_error"]
     base_name, changed_name = names
@@ -159,6 +159,32 @@ def pair_row(changed, base, names):
     }
 
 
-def recipe(config):
-    """The fields that name a recipe in a comparison's JSON."""
-    return {k: config.get(k) for k in ("preset", "model", "optimizer", "learning_rate", "epochs", "precision")}
+def compare(pairs, changed_dir, base_dir, confidence, names):
+    """What every paired comparison reports, as a JSON-ready ``dict``.
+
+    Per pair (``pairs`` as `pair_runs` gives them): each run's final test
+    error (%) and train loss, their differences (changed - base), and the
+    per-image McNemar test where both saved predictions (``test_images``);
+    over pairs: each difference's mean, two-sided t-interval at
+    ``confidence`` and p of "no difference"; the recipe, from the base runs.
+    ``names`` (base, changed) name the two runs in the JSON's keys.
+
+    Raises:
+        ValueError: no pair (nothing finished in ``changed_dir`` yet), or a
+            pair whose test labels differ.
+    """
+    if not pairs:
+        raise ValueError(f"No finished run in {str(changed_dir)!r} yet; nothing to compare.")
+    rows = [{**_pair_row(changed, base, names),
+             "test_images": _image_comparison(changed_dir, base_dir, changed, base, confidence, names)}
+            for changed, base in pairs]  # fmt: skip
+    config = pairs[0][1]["config"]
+    return {
+        "confidence": confidence,
+        "n_pairs": len(rows),
+        "test_error_difference_pp": _paired_summary([r["test_error_difference_pp"] for r in rows], confidence),
+        "train_loss_difference": _paired_summary([r["train_loss_difference"] for r in rows], confidence),
+        "pairs": rows,
+        # The fields that name a recipe; the same on both sides unless the change is one of them.
+        "recipe": {k: config.get(k) for k in ("preset", "model", "optimizer", "learning_rate", "epochs", "precision")},
+    }

@@ -41,36 +41,29 @@ def setting_change(changed_dir, base_dir, setting, confidence=CONFIDENCE):
                          "such as bn_groups.")  # fmt: skip
     may_differ = (setting, "run_name", "data_dir")  # data: compared by checksum below
     pairs = run_pairs.pair_runs(changed_dir, base_dir, may_differ)
-    if not pairs:
-        raise ValueError(f"No finished run in {str(changed_dir)!r} yet; nothing to compare.")
-    values = {"base": set(), "changed": set()}
     for changed, base in pairs:
-        old, new = (run_pairs.full_config(m["config"])[setting] for m in (base, changed))
-        if old == new:
-            raise ValueError(f"Runs {changed['run_name']!r} and {base['run_name']!r} both have {setting}={new!r}; "
-                             f"pair runs that differ in {setting}.")
+        if _value(base, setting) == _value(changed, setting):
+            raise ValueError(f"Runs {changed['run_name']!r} and {base['run_name']!r} both have "
+                             f"{setting}={_value(changed, setting)!r}; pair runs that differ in {setting}.")
         if changed["data"]["checksum"] != base["data"]["checksum"]:
             raise ValueError(f"Runs {changed['run_name']!r} and {base['run_name']!r} trained on different data, so "
                              f"their difference is not {setting}'s alone; pair runs on the same copy.")
-        values["base"].add(old)
-        values["changed"].add(new)
-    for side, folder in (("base", base_dir), ("changed", changed_dir)):
-        if len(values[side]) > 1:
+    for side, folder in ((1, base_dir), (0, changed_dir)):
+        values = {_value(pair[side], setting) for pair in pairs}
+        if len(values) > 1:
             raise ValueError(f"The runs paired from {str(folder)!r} have {setting} = "
-                             f"{', '.join(sorted(map(repr, values[side])))}; keep one value per folder.")
-    rows = [{**run_pairs.pair_row(changed, base, NAMES),
-             "test_images": run_pairs.image_comparison(changed_dir, base_dir, changed, base, confidence, NAMES)}
-            for changed, base in pairs]  # fmt: skip
+                             f"{', '.join(sorted(map(repr, values)))}; keep one value per folder.")
+    compared = run_pairs.compare(pairs, changed_dir, base_dir, confidence, NAMES)
     return {
         "what": f"final test error and train loss with {setting} changed minus without, paired by seed",
         "setting": setting,
-        "base_value": values["base"].pop(),
-        "changed_value": values["changed"].pop(),
-        "confidence": confidence,
-        "n_pairs": len(rows),
-        "test_error_difference_pp": run_pairs.paired_summary([r["test_error_difference_pp"] for r in rows], confidence),
-        "train_loss_difference": run_pairs.paired_summary([r["train_loss_difference"] for r in rows], confidence),
-        "pairs": rows,
-        "recipe": run_pairs.recipe(pairs[0][1]["config"]),
+        "base_value": _value(pairs[0][1], setting),
+        "changed_value": _value(pairs[0][0], setting),
+        **compared,
         "data": {"source": pairs[0][1]["data"]["source"], "checksum": pairs[0][1]["data"]["checksum"]},
     }
+
+
+def _value(manifest, setting):
+    """``setting``'s value in the run of ``manifest`` (its default where the configuration predates it)."""
+    return run_pairs.full_config(manifest["config"])[setting]
