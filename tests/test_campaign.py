@@ -243,6 +243,23 @@ def test_the_follow_up_plan_is_committed_parses_with_this_code_and_writes_nothin
         "he2016", "sgdm", "resnet20", 2, 0)
 
 
+
+def test_the_adam_rate_follow_up_runs_adam_below_its_tuned_rate_beside_the_rate_check():
+    """Its runs join the rate check's folder, so they must not clash with any run the main plan writes."""
+    from keras_resnet_opt.cli.train import build_parser, config_from_args
+
+    repo = Path(__file__).resolve().parents[1]
+    maker = runpy.run_path(str(repo / "results/campaign/make_plan.py"))
+    follow_up = load_plan(repo / "results/campaign/plan-adam-rate.json")
+    main_outputs = {out for job in load_plan(repo / "results/campaign/plan.json") for out in job.outputs()}
+    assert not main_outputs & {out for job in follow_up for out in job.outputs()}
+    assert all(job.keep_checkpoints for job in follow_up)
+    tuned = maker["tuned_rate"]("adam")
+    configs = [config_from_args(build_parser().parse_args(job.argv[1:])) for job in follow_up]
+    assert [(c.preset, c.optimizer, c.seed) for c in configs] == [("cpu-budget-30", "adam", s) for s in (1, 2, 0)]
+    assert [round(tuned / c.learning_rate, 3) for c in configs] == [3.0, 3.0, 9.0]
+
+
 PROBE = """
 import json, os, sys
 from pathlib import Path

@@ -148,8 +148,25 @@ def bn_groups_plan():
     return {"jobs": [{**job, "keep_checkpoints": True}]}
 
 
+def adam_rate_plan():
+    """The second follow-up campaign (README.md beside this file, "Follow-ups"), declared on 2026-12-07.
+
+    #17's rate check found Adam's seed-0 validation error lowest at /3 its 10-epoch rate, at the end of the
+    checked range (results/cpu-budget-30/README.md, "Is the rate still right?"). These runs ask whether
+    Adam's deficit against sgdm at 30 epochs is its rate: /3 at seeds 1 and 2 (with seed 0's, a paired set
+    against the arm's sgdm and adam finals), then /9 at seed 0 (past the end of the checked range). From the
+    campaign's commit, like every other 30-epoch run; their checkpoints travel, as the arm's do.
+    """
+    rate = tuned_rate("adam")
+    runs = (("d3", 1.0 / 3.0, 1), ("d3", 1.0 / 3.0, 2), ("d9", 1.0 / 9.0, 0))
+    jobs = [train(f"cpu-budget-30-resnet20-adam-lr{label}-s{seed}", "cpu-budget-30", "adam", seed,
+                  "results/cpu-budget-30/rate-check/runs", "--lr", f"{rate * factor:.6g}")
+            for label, factor, seed in runs]  # fmt: skip
+    return {"jobs": [{**job, "keep_checkpoints": True} for job in jobs]}
+
+
 # Each plan file this script writes beside itself; each runs from its own driver, clone and campaign dir.
-PLANS = {"plan.json": plan, "plan-bn-groups.json": bn_groups_plan}
+PLANS = {"plan.json": plan, "plan-bn-groups.json": bn_groups_plan, "plan-adam-rate.json": adam_rate_plan}
 
 if __name__ == "__main__":
     for file_name, make in PLANS.items():
