@@ -313,6 +313,11 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     assert rate_check.best_on_validation(tie)[("sgdm", 0)] == (1.0, 0.0)
     tie_text = "\n".join(rate_check_section(tie, study))
     assert "- sgdm, seed 0: the tuned rate ties for the lowest final validation error with x3;" in tie_text
+    # a winner inside the checked range is not said to be at its end
+    inner = pd.concat([rows, rows.iloc[[2]].assign(rate_factor=9.0, learning_rate=0.9, val_error=0.5)])
+    inner_text = "\n".join(rate_check_section(inner, study))
+    assert "- sgdm, seed 0: the rate at x3 the tuned one (0.3) has the lowest" in inner_text
+    assert "end of the checked range" not in inner_text.split("- sgdm, seed 0:")[1].split("\n")[0]
     spread = pd.Series([1.0 - pd.read_csv(long / "runs" / f"sgdm-s{s}" / "history.csv")["val_accuracy"].iloc[-1]
                         for s in SEEDS]).std(ddof=1)  # fmt: skip
     assert rate_check.seed_spread(study, "sgdm", rows["workload"].iloc[0]) == pytest.approx(spread)
@@ -320,8 +325,9 @@ def test_rate_check_sets_other_rates_beside_the_tuned_run_and_names_the_best_on_
     text = report.write_report(long).read_text()
     assert "## Was the tuned rate still right at this budget?" in text
     assert "| sgdm | 0 | 0.3 | x3 | 7.00 |" in text
-    assert (f"- sgdm, seed 0: the rate x3 the tuned one has the lowest final validation error, "
+    assert (f"- sgdm, seed 0: the rate at x3 the tuned one (0.3) has the lowest final validation error, "
             f"{100 * (1 - tuned_sgdm) - 7:.2f} pp") in text
+    assert "It is the end of the checked range, so the optimum may lie further out." in text
     assert f"{100 * 2**0.5 * spread:.2f} pp here" in text
     assert "- adam, seed 0: the tuned rate has the lowest final validation error" in text
     assert (long / "rate_check.csv").is_file()

@@ -295,9 +295,14 @@ def rate_check_section(rows, study):
                 "has the lowest final validation error")
             lines.append(f"- {variant}, seed {seed}: the tuned rate {lowest}; {spread_text}.")
         else:
-            lines.append(f"- {variant}, seed {seed}: the rate {_factor_text(factor)} the tuned one has the lowest "
-                         f"final validation error, {-100.0 * difference:.2f} pp below the tuned rate's; "
-                         f"{spread_text}.")  # fmt: skip
+            checked = rows.loc[(rows["variant"] == variant) & (rows["seed"] == seed)]
+            winner = checked.loc[checked["rate_factor"] == factor, "learning_rate"].iloc[0]
+            # A winner at the end of the checked range says which way the optimum moved, not where it is.
+            edge = (" It is the end of the checked range, so the optimum may lie further out."
+                    if factor in (checked["rate_factor"].min(), checked["rate_factor"].max()) else "")
+            lines.append(f"- {variant}, seed {seed}: the rate at {_factor_text(factor)} the tuned one ({winner:.4g}) "
+                         f"has the lowest final validation error, {-100.0 * difference:.2f} pp below the tuned "
+                         f"rate's; {spread_text}.{edge}")  # fmt: skip
     lines += ["", "One seed per rate: a check on whether the optimum moved with the budget, not a decision.", ""]
     return lines
 
