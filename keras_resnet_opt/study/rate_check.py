@@ -29,6 +29,13 @@ def is_tuned(rate_factor):
     return math.isclose(rate_factor, 1.0, rel_tol=1e-6)
 
 
+def factor_text(factor):
+    """``tuned``, ``x3`` or ``/3``: a rate as a factor of the tuned one, as the reports write it."""
+    if is_tuned(factor):
+        return "tuned"
+    return f"x{factor:.3g}" if factor > 1 else f"/{1.0 / factor:.3g}"
+
+
 def _row(run, tuned_rate):
     rate = float(run.config["learning_rate"])
     final = final_metrics(run)

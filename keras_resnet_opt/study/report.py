@@ -37,6 +37,7 @@ from keras_resnet_opt.study import (
     plots,
     plots_sweeps,
     rate_check,
+    rate_follow_up,
     stats,
     tuning_results,
     verdicts,
@@ -44,7 +45,7 @@ from keras_resnet_opt.study import (
 from keras_resnet_opt.study.analysis import analyse
 from keras_resnet_opt.study.claim_schema import TUNED
 from keras_resnet_opt.study.layout import STUDY_FILE
-from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section
+from keras_resnet_opt.study.report_budgets import budgets_section, rate_check_section, rate_follow_up_section
 from keras_resnet_opt.study.report_caveats import caveats_section
 from keras_resnet_opt.study.report_claims import claims_section, preregistration_section
 from keras_resnet_opt.study.report_contrasts import contrasts_section, decision_kind
@@ -300,7 +301,8 @@ def _budget_sections(analysis, budget_dirs, study_dir, pdf):
 
 
 # Files only some reports write; one left from an earlier report that did not write it again is removed.
-OPTIONAL_OUTPUTS = ("tuning.csv", "budgets.csv", "budget_curves.png", "budget_profile.png", "rate_check.csv")
+OPTIONAL_OUTPUTS = ("tuning.csv", "budgets.csv", "budget_curves.png", "budget_profile.png", "rate_check.csv",
+                    "rate_follow_up.csv")
 
 
 def _remove_stale(study_dir, written):
@@ -395,6 +397,12 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
         write_text(study_dir / "rate_check.csv", checks.to_csv(index=False, lineterminator="\n"))
         written.add("rate_check.csv")
         sections["rate_check"] = rate_check_section(checks, study)
+    declared = rate_follow_up.load_declaration(study_dir)
+    if declared is not None:
+        follow = rate_follow_up.follow_up_rows(study_dir, study, declared)
+        write_text(study_dir / "rate_follow_up.csv", follow.to_csv(index=False, lineterminator="\n"))
+        written.add("rate_follow_up.csv")
+        sections["rate_check"] = sections.get("rate_check", []) + rate_follow_up_section(follow, declared)
     _remove_stale(study_dir, written)
     path = study_dir / "report.md"
     text = render_report(study, summary, curves, figures, evaluations, analysis.declaration, sections=sections)

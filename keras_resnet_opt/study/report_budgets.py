@@ -17,7 +17,7 @@ from keras_resnet_opt.study.claims import BASELINE
 from keras_resnet_opt.study.measures import ALONG_FRACTIONS, epoch_at
 from keras_resnet_opt.study.report_claims import verdict_text
 from keras_resnet_opt.study.report_contrasts import contrast_decision
-from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_pm, markdown_table
+from keras_resnet_opt.study.tables import fmt_interval, fmt_number, fmt_p, fmt_pm, markdown_table
 
 
 def _budget_table(rows, workloads, variants):
@@ -256,18 +256,12 @@ def budgets_section(columns, figures):
     return lines
 
 
-def _factor_text(factor):
-    if rate_check.is_tuned(factor):
-        return "tuned"
-    return f"x{factor:.3g}" if factor > 1 else f"/{1.0 / factor:.3g}"
-
-
 def rate_check_section(rows, study):
     """"## Was the tuned rate still right?": the rate check's runs beside the study's, from
     `rate_check.rate_check_rows`; no lines when the study has none finished."""
     if rows.empty:
         return []
-    table = [[r.variant, str(r.seed), f"{r.learning_rate:.4g}", _factor_text(r.rate_factor),
+    table = [[r.variant, str(r.seed), f"{r.learning_rate:.4g}", rate_check.factor_text(r.rate_factor),
               fmt_number(100.0 * r.val_error), fmt_number(100.0 * r.test_error), fmt_number(r.train_loss, 3)]
              for r in rows.itertuples()]  # fmt: skip
     lines = [
@@ -290,7 +284,7 @@ def rate_check_section(rows, study):
                        "validation error at the tuned rate)" if math.isfinite(spread)
                        else "the seed-to-seed spread is unknown (fewer than two seeds)")  # fmt: skip
         if rate_check.is_tuned(factor):
-            tied = [_factor_text(f) for f in ties[(variant, seed)]]
+            tied = [rate_check.factor_text(f) for f in ties[(variant, seed)]]
             lowest = f"ties for the lowest final validation error with {', '.join(tied)}" if tied else (
                 "has the lowest final validation error")
             lines.append(f"- {variant}, seed {seed}: the tuned rate {lowest}; {spread_text}.")
@@ -300,11 +294,35 @@ def rate_check_section(rows, study):
             # A winner at the end of the checked range says which way the optimum moved, not where it is.
             edge = (" It is the end of the checked range, so the optimum may lie further out."
                     if factor in (checked["rate_factor"].min(), checked["rate_factor"].max()) else "")
-            lines.append(f"- {variant}, seed {seed}: the rate at {_factor_text(factor)} the tuned one ({winner:.4g}) "
-                         f"has the lowest final validation error, {-100.0 * difference:.2f} pp below the tuned "
-                         f"rate's; {spread_text}.{edge}")  # fmt: skip
+            lines.append(f"- {variant}, seed {seed}: the rate at {rate_check.factor_text(factor)} the tuned one "
+                         f"({winner:.4g}) has the lowest final validation error, {-100.0 * difference:.2f} pp below "
+                         f"the tuned rate's; {spread_text}.{edge}")  # fmt: skip
     lines += ["", "One seed per rate: a check on whether the optimum moved with the budget, not a decision.", ""]
     return lines
 
 
-__all__ = ["budgets_section", "rate_check_section"]
+def rate_follow_up_section(rows, declaration):
+    """"### Declared follow-up at another rate": `rate_follow_up.follow_up_rows` as a table, and what it says."""
+    unit = "pp"
+    table = [[f"{r.a} - {r.b}", r.seeds or "-", f"{100.0 * r.mean:+.2f}" if r.n else "-",
+              f"[{100.0 * r.low:+.2f}, {100.0 * r.high:+.2f}]" if math.isfinite(r.low) else "-",
+              fmt_p(r.p), fmt_p(r.p_holm), r.reading] for r in rows.itertuples()]  # fmt: skip
+    metric = declaration["metric"].replace("_", " ")
+    lines = [
+        "### Declared follow-up at another rate",
+        "",
+        f"Contrasts declared at {declaration['declared_at'] or 'an unrecorded time'}, before the follow-up's runs "
+        f"(`{rate_check.RATE_CHECK_DIR}/declared.json`): final {metric}, paired by seed over seeds "
+        f"{', '.join(str(s) for s in declaration['seeds'])}, mean a - b in {unit} with its 95% t-interval, Holm "
+        f"over the {len(rows)} contrast(s), a difference where the Holm p is at most {declaration['alpha']:g}.",
+        "",
+        markdown_table(["Contrast", "Seeds", f"Mean ({unit})", "95% interval", "p", "Holm p", "Reading"], table)
+        .rstrip("\n"),
+        "",
+    ]
+    if (rows["reading"] == "pending").any():
+        lines += ["Pending: not every contrast has all its declared seeds yet, so none is read.", ""]
+    return lines
+
+
+__all__ = ["budgets_section", "rate_check_section", "rate_follow_up_section"]
