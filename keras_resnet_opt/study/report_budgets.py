@@ -297,7 +297,7 @@ def rate_check_section(rows, study):
             lines.append(f"- {variant}, seed {seed}: the rate at {rate_check.factor_text(factor)} the tuned one "
                          f"({winner:.4g}) has the lowest final validation error, {-100.0 * difference:.2f} pp below "
                          f"the tuned rate's; {spread_text}.{edge}")  # fmt: skip
-    lines += ["", "One seed per rate: a check on whether the optimum moved with the budget, not a decision.", ""]
+    lines += ["", "Each line is one seed: a check on whether the optimum moved with the budget, not a decision.", ""]
     return lines
 
 
@@ -312,7 +312,7 @@ def rate_follow_up_section(rows, declaration):
         "### Declared follow-up at another rate",
         "",
         f"Contrasts declared at {declaration['declared_at'] or 'an unrecorded time'}, before the follow-up's runs "
-        f"(`{rate_check.RATE_CHECK_DIR}/declared.json`): final {metric}, paired by seed over seeds "
+        f"had results (`{rate_check.RATE_CHECK_DIR}/declared.json`): final {metric}, paired by seed over seeds "
         f"{', '.join(str(s) for s in declaration['seeds'])}, mean a - b in {unit} with its 95% t-interval, Holm "
         f"over the {len(rows)} contrast(s), a difference where the Holm p is at most {declaration['alpha']:g}.",
         "",
