@@ -243,7 +243,6 @@ def test_the_follow_up_plan_is_committed_parses_with_this_code_and_writes_nothin
         "he2016", "sgdm", "resnet20", 2, 0)
 
 
-
 def test_the_adam_rate_follow_up_runs_adam_below_its_tuned_rate_beside_the_rate_check():
     """Its runs join the rate check's folder, so they must not clash with any run the main plan writes."""
     from keras_resnet_opt.cli.train import build_parser, config_from_args

@@ -38,7 +38,8 @@ def _final(path):
 
 def test_the_declared_contrasts_are_paired_t_tests_with_holm_over_the_family(tmp_path):
     study_dir = _study(tmp_path, SEEDS)
-    rows = rate_follow_up.follow_up_rows(study_dir, analyse(study_dir).study,
+    study = analyse(study_dir).study
+    rows = rate_follow_up.follow_up_rows(rate_check.rate_check_rows(study_dir, study), study,
                                          rate_follow_up.load_declaration(study_dir))  # fmt: skip
     runs, checks = study_dir / "runs", study_dir / "rate-check" / "runs"
     d3 = [_final(checks / f"d3-adam-s{s}") for s in SEEDS]
@@ -70,7 +71,8 @@ def test_the_declared_contrasts_are_paired_t_tests_with_holm_over_the_family(tmp
 
 def test_nothing_is_read_until_every_contrast_has_all_its_seeds(tmp_path):
     study_dir = _study(tmp_path, (0, 1))
-    rows = rate_follow_up.follow_up_rows(study_dir, analyse(study_dir).study,
+    study = analyse(study_dir).study
+    rows = rate_follow_up.follow_up_rows(rate_check.rate_check_rows(study_dir, study), study,
                                          rate_follow_up.load_declaration(study_dir))  # fmt: skip
     assert list(rows["n"]) == [2, 2] and list(rows["seeds"]) == ["0 1", "0 1"]
     assert list(rows["reading"]) == ["pending", "pending"] and rows["p_holm"].isna().all()

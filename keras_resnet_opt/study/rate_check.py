@@ -36,7 +36,8 @@ def factor_text(factor):
     return f"x{factor:.3g}" if factor > 1 else f"/{1.0 / factor:.3g}"
 
 
-def _row(run, tuned_rate):
+def run_row(run, tuned_rate):
+    """A run as one row of `COLUMNS`: its rate as a factor of ``tuned_rate`` and its final errors."""
     rate = float(run.config["learning_rate"])
     final = final_metrics(run)
     return {
@@ -65,10 +66,10 @@ def rate_check_rows(study_dir, study):
         if run.status != "finished" or partner is None:
             continue
         tuned = float(partner.config["learning_rate"])
-        rows.append(_row(run, tuned))
+        rows.append(run_row(run, tuned))
         if partner.name not in seen:
             seen.add(partner.name)
-            rows.append(_row(partner, tuned))
+            rows.append(run_row(partner, tuned))
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if frame.empty:
         return frame

@@ -6,7 +6,7 @@ seed decides nothing. The follow-up trains the moved rate at the study's other
 seeds and tests contrasts that were declared before those runs had results,
 in ``STUDY/rate-check/declared.json``::
 
-    {"declared_at": "2026-12-07T23:20:00+00:00", "metric": "test_error",
+    {"declared_at": "2026-12-07T23:12:11+00:00", "metric": "test_error",
      "alpha": 0.05, "seeds": [0, 1, 2],
      "contrasts": [{"a": {"variant": "adam", "rate_factor": 0.3333},
                     "b": {"variant": "sgdm", "rate_factor": 1}}]}
@@ -27,13 +27,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from keras_resnet_opt.study import stats
-from keras_resnet_opt.study.measures import final_metrics
+from keras_resnet_opt.study import rate_check, stats
 from keras_resnet_opt.study.rate_check import RATE_CHECK_DIR, factor_text
-from keras_resnet_opt.study.runs import load_study
 
 DECLARATION = "declared.json"  # inside the rate check's folder
-METRICS = {"test_error": lambda final: final["test_error"], "val_error": lambda final: 1.0 - final["val_accuracy"]}
+METRICS = ("test_error", "val_error")  # columns of `rate_check.COLUMNS` a contrast may compare
 COLUMNS = ("a", "b", "metric", "seeds", "n", "mean", "low", "high", "p", "p_holm", "reading")
 
 
@@ -80,22 +78,16 @@ def label(side):
     return f"{variant} {factor_text(factor)}"
 
 
-def side_values(study_dir, study, metric):
-    """``{(variant, rate_factor, seed): final value}`` over the study's finished runs (factor 1) and the
-    rate check's finished runs (their rate over the tuned rate of the study's runs of that variant)."""
-    pick = METRICS[metric]
-    tuned, values = {}, {}
-    for run in study.ended_runs:
-        if run.status == "finished":
-            tuned.setdefault(run.variant, float(run.config["learning_rate"]))
-            values[(run.variant, 1.0, run.config.get("seed"))] = pick(final_metrics(run))
-    check_dir = Path(study_dir) / RATE_CHECK_DIR
-    if (check_dir / "runs").is_dir():
-        for run in load_study(check_dir).ended_runs:
-            if run.status == "finished" and run.variant in tuned:
-                factor = float(run.config["learning_rate"]) / tuned[run.variant]
-                values[(run.variant, factor, run.config.get("seed"))] = pick(final_metrics(run))
-    return values
+def side_values(checks, study, metric):
+    """``{(variant, rate_factor, seed): final value}`` over the rate check's rows (``checks``, from
+    `rate_check.rate_check_rows`) and every finished run of the study (factor 1, at every seed: a
+    contrast against another variant's tuned runs needs seeds the check never ran)."""
+    own = [rate_check.run_row(run, float(run.config["learning_rate"]))
+           for run in study.ended_runs if run.status == "finished"]  # fmt: skip
+    frames = [frame for frame in (pd.DataFrame(own, columns=rate_check.COLUMNS), checks) if not frame.empty]
+    if not frames:
+        return {}
+    return {(r.variant, r.rate_factor, r.seed): getattr(r, metric) for r in pd.concat(frames).itertuples()}
 
 
 def _value(values, side, seed):
@@ -106,13 +98,14 @@ def _value(values, side, seed):
     return None
 
 
-def follow_up_rows(study_dir, study, declaration):
-    """One row per declared contrast (`COLUMNS`; differences as fractions, ``seeds`` the paired ones).
+def follow_up_rows(checks, study, declaration):
+    """One row per declared contrast (`COLUMNS`; differences as fractions, ``seeds`` the paired ones),
+    from the rate check's rows (``checks``, `rate_check.rate_check_rows`) and the study's runs.
 
     ``reading`` is "pending" while any contrast lacks one of the declared seeds; then
     "differs" where the Holm-adjusted p is at most alpha, else "not shown".
     """
-    values = side_values(study_dir, study, declaration["metric"])
+    values = side_values(checks, study, declaration["metric"])
     rows = []
     for a, b in declaration["contrasts"]:
         seeds = [s for s in declaration["seeds"]

@@ -399,7 +399,7 @@ def write_report(study_dir, pdf=False, tuning_trials=None, budget_dirs=()):
         sections["rate_check"] = rate_check_section(checks, study)
     declared = rate_follow_up.load_declaration(study_dir)
     if declared is not None:
-        follow = rate_follow_up.follow_up_rows(study_dir, study, declared)
+        follow = rate_follow_up.follow_up_rows(checks, study, declared)
         write_text(study_dir / "rate_follow_up.csv", follow.to_csv(index=False, lineterminator="\n"))
         written.add("rate_follow_up.csv")
         sections["rate_check"] = sections.get("rate_check", []) + rate_follow_up_section(follow, declared)
